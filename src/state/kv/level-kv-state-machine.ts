@@ -1,0 +1,228 @@
+/**
+ * LevelKvStateMachine: the replicated key-value store applied from the Raft log into LevelDB.
+ *
+ * It lives in the same classic-level database as the Raft log (its own sublevels `kv` and `kvm`),
+ * and writes each apply's effects, the applied index and the global revision in ONE batch, so a
+ * crash leaves either all of an apply or none of it: an entry is never applied twice nor skipped.
+ *
+ * Apply batches are not synced, on purpose. The Raft log is the durable record: every applied entry
+ * is already fsynced in the log. LevelDB appends all writes of one database to one write-ahead log
+ * in order and recovers a prefix of it, so after a machine crash an unsynced apply batch is either
+ * entirely present or entirely absent together with the applied index it carries; when absent, the
+ * runtime replays those entries from the (synced) log. Any later synced write (the next persist,
+ * or log compaction) also makes every earlier apply batch durable, because it syncs the same WAL.
+ */
+import { createHash } from 'node:crypto';
+import type { BatchOperation, ClassicLevel } from 'classic-level';
+import type { StateMachine } from '../../raft/ports.js';
+import { EntryType, type Entry, type Snapshot } from '../../raft/types.js';
+import { KvSnapshot } from '../../../proto/gen/shoal/kv/v1/kv.js';
+import { ErrorCode, ShoalError } from '../../shared/index.js';
+import { applyCommand, decodeRecord, encodeRecord, type KeyRecord, type KeyValueView, type KvResult } from './apply.js';
+import { decodeCommand } from './command.js';
+
+/** Any classic-level database; the state machine uses its own sublevels with their own encodings. */
+export type KvDatabase = ClassicLevel<unknown, unknown>;
+
+const APPLIED = 'applied';
+const REVISION = 'revision';
+
+/** Ways a batch of entries may be applied; see {@link LevelKvStateMachine.apply}. */
+export type KvApplyResult = KvResult | undefined;
+
+/**
+ * The KV state machine (raft `StateMachine`). Not safe for concurrent `apply`/`restore` calls: the
+ * Raft runtime calls them one at a time, in index order. Reads may run concurrently with applies.
+ */
+export class LevelKvStateMachine implements StateMachine<KvApplyResult> {
+  private applied = 0;
+  private rev = 0;
+
+  private constructor(
+    private readonly db: KvDatabase,
+    private readonly data: ReturnType<typeof dataSublevel>,
+    private readonly meta: ReturnType<typeof metaSublevel>,
+  ) {}
+
+  /** Opens the state machine in `db` (which must be open) and loads its applied index and revision. */
+  static async open(db: KvDatabase): Promise<LevelKvStateMachine> {
+    const sm = new LevelKvStateMachine(db, dataSublevel(db), metaSublevel(db));
+    const [applied, revision] = await sm.meta.getMany([APPLIED, REVISION]);
+    sm.applied = parseCounter(applied, APPLIED);
+    sm.rev = parseCounter(revision, REVISION);
+    return sm;
+  }
+
+  /** The durable applied index (0 when empty). */
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** The global revision: the number of writes that changed something. */
+  revision(): number {
+    return this.rev;
+  }
+
+  /**
+   * Applies committed entries in index order and returns one result per entry. Entries at or
+   * below the applied index are skipped (result `undefined`), as are ConfChange entries and the
+   * leader's empty no-ops (which still advance the applied index). All effects and the new applied
+   * index go to LevelDB in one batch.
+   */
+  async apply(entries: readonly Entry[]): Promise<readonly KvApplyResult[]> {
+    const results: KvApplyResult[] = new Array<KvApplyResult>(entries.length).fill(undefined);
+    const commands = [];
+    const keys = new Set<string>();
+    let last = this.applied;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.index <= this.applied) continue;
+      if (e.index !== last + 1) {
+        throw new ShoalError(ErrorCode.Internal, `Entry ${e.index} applied after ${last}`, { retryable: false });
+      }
+      last = e.index;
+      if (e.type !== EntryType.Normal || e.data.byteLength === 0) continue;
+      const cmd = decodeCommand(e.data);
+      commands.push({ i, cmd });
+      if (typeof cmd !== 'string') keys.add(cmd.key);
+    }
+    if (last === this.applied) return results;
+
+    // Read every touched key once, then apply in order against an overlay of this batch's writes.
+    const keyList = [...keys];
+    const stored = keyList.length > 0 ? await this.data.getMany(keyList) : [];
+    const overlay = new Map<string, KeyRecord | null>();
+    keyList.forEach((k, j) => {
+      const raw = stored[j];
+      overlay.set(k, raw === undefined ? null : (decodeRecord(raw) ?? null));
+    });
+    let rev = this.rev;
+    for (const { i, cmd } of commands) {
+      if (typeof cmd === 'string') {
+        results[i] = { kind: 'invalid', revision: rev, reason: cmd };
+        continue;
+      }
+      const out = applyCommand(overlay.get(cmd.key) ?? undefined, cmd, rev);
+      rev = out.revision;
+      results[i] = out.result;
+      if (out.next !== undefined) overlay.set(cmd.key, out.next);
+    }
+
+    const ops: BatchOperation<KvDatabase, unknown, unknown>[] = [];
+    for (const [key, rec] of overlay) {
+      ops.push(
+        rec === null
+          ? { type: 'del', sublevel: this.data, key }
+          : { type: 'put', sublevel: this.data, key, value: encodeRecord(rec) },
+      );
+    }
+    ops.push({ type: 'put', sublevel: this.meta, key: APPLIED, value: String(last) });
+    ops.push({ type: 'put', sublevel: this.meta, key: REVISION, value: String(rev) });
+    // Not synced: see the file header (the Raft log is synced; the WAL keeps this batch atomic).
+    await this.db.batch(ops, { sync: false });
+    this.applied = last;
+    this.rev = rev;
+    return results;
+  }
+
+  /** Reads one key from local state (serializable; linearizable when called after a ReadIndex). */
+  async get(key: string): Promise<KeyValueView | undefined> {
+    const raw = await this.data.get(key);
+    const rec = raw === undefined ? undefined : decodeRecord(raw);
+    return rec === undefined ? undefined : { key, ...rec };
+  }
+
+  /** Lists keys starting with `prefix` in key order (at most `limit`, 0 = all) from local state. */
+  async list(prefix: string, limit = 0): Promise<KeyValueView[]> {
+    const out: KeyValueView[] = [];
+    const range = prefix === '' ? {} : { gte: prefix, lt: prefix + '\uffff' };
+    for await (const [key, raw] of this.data.iterator({ ...range, ...(limit > 0 ? { limit } : {}) })) {
+      const rec = decodeRecord(raw);
+      if (rec) out.push({ key, ...rec });
+    }
+    return out;
+  }
+
+  /** A consistent dump of every key at the applied index (read under a LevelDB snapshot). */
+  async snapshot(): Promise<{ index: number; data: Uint8Array }> {
+    const snap = this.db.snapshot();
+    try {
+      const [applied, revision] = await this.meta.getMany([APPLIED, REVISION], { snapshot: snap });
+      const kvs = [];
+      for await (const [key, raw] of this.data.iterator({ snapshot: snap })) {
+        const rec = decodeRecord(raw);
+        if (rec) kvs.push({ key, value: Buffer.from(rec.value), version: rec.version, createRevision: rec.createRevision, modRevision: rec.modRevision });
+      }
+      const index = parseCounter(applied, APPLIED);
+      const data = KvSnapshot.encode({ appliedIndex: index, revision: parseCounter(revision, REVISION), kvs }).finish();
+      return { index, data };
+    } finally {
+      await snap.close();
+    }
+  }
+
+  /** Replaces the whole state with `snapshot` in one synced batch (a rare, large operation). */
+  async restore(snapshot: Snapshot): Promise<void> {
+    let decoded: KvSnapshot;
+    try {
+      decoded = KvSnapshot.decode(snapshot.data);
+    } catch (err) {
+      throw new ShoalError(ErrorCode.DataLoss, `Snapshot at index ${snapshot.meta.index} is not a KV snapshot`, { cause: err, retryable: false });
+    }
+    if (snapshot.data.byteLength > 0 && decoded.appliedIndex !== snapshot.meta.index) {
+      throw new ShoalError(
+        ErrorCode.DataLoss,
+        `Snapshot data is at index ${decoded.appliedIndex} but its metadata says ${snapshot.meta.index}`,
+        { retryable: false },
+      );
+    }
+    const ops: BatchOperation<KvDatabase, unknown, unknown>[] = [];
+    for await (const key of this.data.keys()) ops.push({ type: 'del', sublevel: this.data, key });
+    for (const kv of decoded.kvs) {
+      const rec = { value: kv.value, version: kv.version, createRevision: kv.createRevision, modRevision: kv.modRevision };
+      ops.push({ type: 'put', sublevel: this.data, key: kv.key, value: encodeRecord(rec) });
+    }
+    ops.push({ type: 'put', sublevel: this.meta, key: APPLIED, value: String(snapshot.meta.index) });
+    ops.push({ type: 'put', sublevel: this.meta, key: REVISION, value: String(decoded.revision) });
+    await this.db.batch(ops, { sync: true });
+    this.applied = snapshot.meta.index;
+    this.rev = decoded.revision;
+  }
+
+  /**
+   * A SHA-256 over every key, value, version and revision in key order, with the key count.
+   * Members with the same applied index must have the same digest.
+   */
+  async digest(): Promise<{ digest: string; keyCount: number; appliedIndex: number }> {
+    const snap = this.db.snapshot();
+    try {
+      const applied = parseCounter(await this.meta.get(APPLIED, { snapshot: snap }), APPLIED);
+      const h = createHash('sha256');
+      let keyCount = 0;
+      for await (const [key, raw] of this.data.iterator({ snapshot: snap })) {
+        h.update(key).update('\0').update(raw);
+        keyCount++;
+      }
+      return { digest: h.digest('hex'), keyCount, appliedIndex: applied };
+    } finally {
+      await snap.close();
+    }
+  }
+}
+
+function dataSublevel(db: KvDatabase) {
+  return db.sublevel<string, Uint8Array>('kv', { keyEncoding: 'utf8', valueEncoding: 'view' });
+}
+
+function metaSublevel(db: KvDatabase) {
+  return db.sublevel<string, string>('kvm', { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+}
+
+function parseCounter(raw: string | undefined, name: string): number {
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ShoalError(ErrorCode.DataLoss, `Corrupt KV state: "${name}" is "${raw}"`, { retryable: false });
+  }
+  return n;
+}
