@@ -2,3 +2,4 @@
 export * from './apply.js';
 export * from './command.js';
 export * from './level-kv-state-machine.js';
+export * from './kv-service.js';
