@@ -1,0 +1,5 @@
+/** The public surface of the raft library: import raft only through this file. */
+export * from './types.js';
+export * from './ports.js';
+export * from './storage/memory-storage.js';
+export * from './storage/level-storage.js';
