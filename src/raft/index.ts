@@ -3,3 +3,4 @@ export * from './types.js';
 export * from './ports.js';
 export * from './storage/memory-storage.js';
 export * from './storage/level-storage.js';
+export * from './transport/codec.js';
