@@ -1,5 +1,7 @@
-// The public surface of src/raft: import raft only through this file.
+/** The public surface of the raft library: import raft only through this file. */
 export * from './types.js';
 export * from './ports.js';
 export * from './core/index.js';
 export * from './storage/memory-storage.js';
+export * from './storage/level-storage.js';
+export * from './transport/codec.js';
