@@ -5,3 +5,4 @@ export * from './core/index.js';
 export * from './storage/memory-storage.js';
 export * from './storage/level-storage.js';
 export * from './transport/codec.js';
+export * from './runtime/index.js';

@@ -129,6 +129,8 @@ export class RaftNode<R = unknown> {
   private failure: unknown;
   private nextReadId = 1;
   private transfer: { to: NodeId; ticks: number; settle: PendingRead } | undefined;
+  /** Proposal outcomes of the Ready being handled, delivered after advance(). */
+  private readonly settlements: (() => void)[] = [];
 
   private constructor(
     private readonly o: RaftNodeOptions<R>,
@@ -471,6 +473,9 @@ export class RaftNode<R = unknown> {
         const rd = this.raw.ready();
         await this.handle(rd, batch);
         this.raw.advance();
+        // Settle after advance(), so a caller reacting to a result sees the core's applied index
+        // moved (e.g. a next ConfChange is not refused as "unapplied").
+        for (const fn of this.settlements.splice(0)) fn();
       }
     } catch (err) {
       this.fail(err);
@@ -531,9 +536,9 @@ export class RaftNode<R = unknown> {
       if (e.type === EntryType.ConfChange) this.applyConfChange(e);
       const p = this.proposals.take(e.index);
       if (!p) continue;
-      if (p.term !== e.term) settleReject(p, superseded(e.index));
-      else if (p.kind === 'confChange') settleResolve(p, undefined as R);
-      else settleResolve(p, results[i] as R);
+      const result = results[i] as R;
+      if (p.term !== e.term) this.settlements.push(() => settleReject(p, superseded(e.index)));
+      else this.settlements.push(() => settleResolve(p, result));
     }
     this.applied = entries[entries.length - 1]!.index;
   }
@@ -645,6 +650,8 @@ export class RaftNode<R = unknown> {
     if (this.failure !== undefined) return;
     this.failure = err;
     this.o.logger.error({ err }, 'raft node failed');
+    // Entries already applied keep their results; everything else fails.
+    for (const fn of this.settlements.splice(0)) fn();
     this.rejectAll(new ShoalError(ErrorCode.Unavailable, `Raft node ${this.o.id} has failed`, { cause: err, retryable: false }));
     for (const fn of this.fatalListeners) fn(err);
     void this.close().catch(() => undefined);

@@ -14,8 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BatchOperation, ClassicLevel } from 'classic-level';
-import type { StateMachine } from '../../raft/ports.js';
-import { EntryType, type Entry, type Snapshot } from '../../raft/types.js';
+import { EntryType, type Entry, type Snapshot, type StateMachine } from '../../raft/index.js';
 import { KvSnapshot } from '../../../proto/gen/shoal/kv/v1/kv.js';
 import { ErrorCode, ShoalError } from '../../shared/index.js';
 import { applyCommand, decodeRecord, encodeRecord, type KeyRecord, type KeyValueView, type KvResult } from './apply.js';
