@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { MessageType, type Message } from '../../../src/raft/index.js';
 import * as pb from '../../../proto/gen/shoal/raft/v1/raft.js';
 import { toProtoMessage, toSnapshotHeader } from '../../../src/raft/transport/codec.js';
+import { startTcpProxy } from '../../support/tcp-proxy.js';
 import { createTestPki, type MemberTls, type TestPki } from '../../support/pki.js';
 import { appMessage, connectAll, startMember, waitFor, type Member } from '../../support/raft-transport-harness.js';
 
@@ -162,6 +163,21 @@ describe('src/raft/transport/grpc-transport', () => {
         15_000,
       );
       assert.ok(m1.transport.metrics().peers.get(2)!.reconnects >= 1);
+    });
+
+    it('detects a peer that stops answering within a few seconds (keepalive)', async () => {
+      const [m1, m2] = [await start(1, 'm1', tls.m1), await start(2, 'm2', tls.m2)];
+      const proxy = await startTcpProxy(m2.address);
+      started.push(proxy);
+      m1.transport.setPeer(2, proxy.address, 'm2');
+      m2.transport.setPeer(1, m1.address, 'm1');
+      m1.transport.send([appMessage(1, 2, 1)]);
+      await waitFor(() => m2.received.length === 1, 'delivery through the proxy');
+      proxy.freeze();
+      const frozenAt = Date.now();
+      await waitFor(() => m1.reports.some((r) => r.kind === 'unreachable'), 'unreachable report', 8000);
+      const detectedMs = Date.now() - frozenAt;
+      assert.ok(detectedMs <= 5000, `detected after ${detectedMs} ms`);
     });
 
     it('bounds the send queue, dropping the oldest App/Heartbeat and reporting unreachable', async () => {
