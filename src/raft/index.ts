@@ -5,4 +5,7 @@ export * from './core/index.js';
 export * from './storage/memory-storage.js';
 export * from './storage/level-storage.js';
 export * from './transport/codec.js';
+export * from './transport/options.js';
+export * from './transport/grpc-transport.js';
+export * from './transport/peer-stream.js';
 export * from './runtime/index.js';
