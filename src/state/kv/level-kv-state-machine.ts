@@ -13,15 +13,18 @@
  * or log compaction) also makes every earlier apply batch durable, because it syncs the same WAL.
  */
 import { createHash } from 'node:crypto';
-import type { BatchOperation, ClassicLevel } from 'classic-level';
-import { EntryType, type Entry, type Snapshot, type StateMachine } from '../../raft/index.js';
+import type { BatchOperation } from 'classic-level';
+import { EntryType, type Entry, type SharedLevel, type Snapshot, type StateMachine } from '../../raft/index.js';
 import { KvSnapshot } from '../../../proto/gen/shoal/kv/v1/kv.js';
 import { ErrorCode, ShoalError } from '../../shared/index.js';
 import { applyCommand, decodeRecord, encodeRecord, type KeyRecord, type KeyValueView, type KvResult } from './apply.js';
 import { decodeCommand } from './command.js';
 
-/** Any classic-level database; the state machine uses its own sublevels with their own encodings. */
-export type KvDatabase = ClassicLevel<unknown, unknown>;
+/**
+ * Any open classic-level database (the raft log's, shared); the state machine uses its own
+ * sublevels with their own encodings, whatever the database's defaults are.
+ */
+export type KvDatabase = SharedLevel;
 
 const APPLIED = 'applied';
 const REVISION = 'revision';

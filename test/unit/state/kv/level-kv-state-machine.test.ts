@@ -26,9 +26,9 @@ const workload = (n: number): Entry[] =>
 
 describe('src/state/kv/level-kv-state-machine', () => {
   let dir: string;
-  const open: ClassicLevel<unknown, unknown>[] = [];
+  const open: ClassicLevel<Uint8Array, Uint8Array>[] = [];
   async function openDb(path: string): Promise<{ db: KvDatabase; sm: LevelKvStateMachine }> {
-    const db = new ClassicLevel<unknown, unknown>(path);
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(path);
     await db.open();
     open.push(db);
     return { db, sm: await LevelKvStateMachine.open(db) };
