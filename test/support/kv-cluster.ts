@@ -36,6 +36,8 @@ export interface KvClusterOptions {
   readonly logLevel?: string;
   /** Extra node options for the member processes (e.g. --cpu-prof for profiling). */
   readonly nodeArgs?: readonly string[];
+  /** Members outlive this process (see {@link KvCluster.detach}); default false. */
+  readonly detached?: boolean;
 }
 
 export interface MemberInfo {
@@ -148,7 +150,11 @@ export class KvCluster {
   start(id: number, options: { join?: boolean; peers?: readonly number[] } = {}): ManagedProcess {
     const m = this.member(id);
     const { cmd, args } = this.command(id, options);
-    m.proc = ManagedProcess.spawn(m.name, cmd, args, { logFile: `${m.logFile}.stderr`, cwd: repoRoot });
+    m.proc = ManagedProcess.spawn(m.name, cmd, args, {
+      logFile: `${m.logFile}.stderr`,
+      cwd: repoRoot,
+      ...(this.opts.detached ? { detached: true } : {}),
+    });
     return m.proc;
   }
 
@@ -233,6 +239,12 @@ export class KvCluster {
   /** Ids of members whose process is running. */
   running(): number[] {
     return [...this.members.values()].filter((m) => m.proc?.running).map((m) => m.id);
+  }
+
+  /** Leaves the members running (detached clusters): closes clients and removes the PKI's keys dir. */
+  async detach(): Promise<void> {
+    for (const m of this.members.values()) m.client?.close();
+    await this.pki.remove();
   }
 
   /** Kills every member by PID, closes clients and removes `dir` and the PKI. Idempotent. */
