@@ -50,12 +50,12 @@ describe('src/daemon/kv-member', function () {
       const next = await c.waitLeader(survivors);
       assert.notEqual(next, old);
       const before = load.acked.size;
-      await sleep(2000);
-      assert.ok(load.acked.size > before, 'the new leader accepts writes');
+      for (let i = 0; i < 150 && load.acked.size <= before + 20; i++) await sleep(100);
+      assert.ok(load.acked.size > before + 20, 'the new leader accepts writes');
       c.start(old);
       await sleep(1500);
       await load.stop();
-      assert.ok(load.acked.size > 100, `only ${load.acked.size} writes acknowledged`);
+      assert.ok(load.acked.size > 50, `only ${load.acked.size} writes acknowledged`);
       await converge(c, [1, 2, 3]);
       for (const id of [1, 2, 3]) {
         const kvs = await c.list(id, 'w');
