@@ -4,7 +4,7 @@
  * leadership transfer and ReadIndex.
  */
 import { EntryType, MessageType, NONE, type Message, type ProposeResult } from '../types.js';
-import { checkConfChange, decodeConfChange, describeConfChange } from './conf-change.js';
+import { checkProposedConfChange, decodeConfChange, describeConfChange } from './conf-change.js';
 import type { Raft } from './raft.js';
 import {
   bcastAppend,
@@ -35,7 +35,7 @@ export function leaderPropose(r: Raft, m: Message): ProposeResult {
     } else if (r.pendingConfIndex > r.log.applied) {
       refused = `possible unapplied conf change at index ${r.pendingConfIndex} (applied to ${r.log.applied})`;
     } else {
-      refused = checkConfChange(r.trk.voters, r.trk.learners, cc);
+      refused = checkProposedConfChange(r.trk.voters, r.trk.learners, cc);
     }
     if (refused !== undefined) {
       r.logger.info({ change: describeConfChange(cc), reason: refused }, 'ignoring conf change');
@@ -54,7 +54,7 @@ export function leaderPropose(r: Raft, m: Message): ProposeResult {
 }
 
 function dropped(r: Raft, detail: string): ProposeResult {
-  r.logger.debug({ term: r.term, reason: detail }, 'dropping proposal');
+  if (r.debugEnabled()) r.logger.debug({ term: r.term, reason: detail }, 'dropping proposal');
   return { ok: false, reason: 'ProposalDropped', detail: detail.charAt(0).toUpperCase() + detail.slice(1) };
 }
 
@@ -106,7 +106,7 @@ type PeerMessageType = 'AppResp' | 'HeartbeatResp' | 'SnapStatus' | 'Unreachable
 function handlePeerMessage(r: Raft, m: Message, type: PeerMessageType): void {
   const pr = r.trk.progress.get(m.from);
   if (pr === undefined) {
-    r.logger.debug({ peer: m.from }, 'no progress available');
+    if (r.debugEnabled()) r.logger.debug({ peer: m.from }, 'no progress available');
     return;
   }
   switch (type) {
@@ -128,16 +128,18 @@ function handlePeerMessage(r: Raft, m: Message, type: PeerMessageType): void {
         // Order matters: probe from match, not from the snapshot that never arrived.
         pr.pendingSnapshot = 0;
         pr.becomeProbe();
-        r.logger.debug(
-          { peer: m.from, progress: pr.describe() },
-          'snapshot failed, resumed sending replication messages',
-        );
+        if (r.debugEnabled())
+          r.logger.debug(
+            { peer: m.from, progress: pr.describe() },
+            'snapshot failed, resumed sending replication messages',
+          );
       } else {
         pr.becomeProbe();
-        r.logger.debug(
-          { peer: m.from, progress: pr.describe() },
-          'snapshot succeeded, resumed sending replication messages',
-        );
+        if (r.debugEnabled())
+          r.logger.debug(
+            { peer: m.from, progress: pr.describe() },
+            'snapshot succeeded, resumed sending replication messages',
+          );
       }
       // Wait for the follower's AppResp (or a heartbeat interval after a failure) before sending.
       pr.msgAppFlowPaused = true;
@@ -145,7 +147,8 @@ function handlePeerMessage(r: Raft, m: Message, type: PeerMessageType): void {
     case MessageType.Unreachable:
       // An App to an unreachable peer was likely lost: stop pipelining blindly.
       if (pr.state === 'Replicate') pr.becomeProbe();
-      r.logger.debug({ peer: m.from, progress: pr.describe() }, 'failed to send message because it is unreachable');
+      if (r.debugEnabled())
+        r.logger.debug({ peer: m.from, progress: pr.describe() }, 'failed to send message because it is unreachable');
       return;
     case MessageType.TransferLeader:
       handleTransferLeader(r, m.from);
@@ -157,10 +160,11 @@ function handleAppendResponse(r: Raft, m: Message): void {
   const pr = r.trk.progress.get(m.from)!;
   pr.recentActive = true;
   if (m.reject) {
-    r.logger.debug(
-      { peer: m.from, rejectHint: m.rejectHint, logTerm: m.logTerm, index: m.index },
-      'received App rejection',
-    );
+    if (r.debugEnabled())
+      r.logger.debug(
+        { peer: m.from, rejectHint: m.rejectHint, logTerm: m.logTerm, index: m.index },
+        'received App rejection',
+      );
     let nextProbeIdx = m.rejectHint;
     if (m.logTerm > 0) {
       // Skip every index where our term exceeds the follower's term at the hint: they cannot
@@ -168,7 +172,7 @@ function handleAppendResponse(r: Raft, m: Message): void {
       nextProbeIdx = r.log.findConflictByTerm(m.rejectHint, m.logTerm)[0];
     }
     if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
-      r.logger.debug({ peer: m.from, progress: pr.describe() }, 'decreased progress');
+      if (r.debugEnabled()) r.logger.debug({ peer: m.from, progress: pr.describe() }, 'decreased progress');
       if (pr.state === 'Replicate') pr.becomeProbe();
       sendAppend(r, m.from);
     }
@@ -180,10 +184,11 @@ function handleAppendResponse(r: Raft, m: Message): void {
     pr.becomeReplicate();
   } else if (pr.state === 'Snapshot' && pr.match + 1 >= r.log.firstIndex()) {
     // The follower can be caught up from the log again (whatever snapshot it installed).
-    r.logger.debug(
-      { peer: m.from, progress: pr.describe() },
-      'recovered from needing snapshot, resumed sending replication messages',
-    );
+    if (r.debugEnabled())
+      r.logger.debug(
+        { peer: m.from, progress: pr.describe() },
+        'recovered from needing snapshot, resumed sending replication messages',
+      );
     pr.becomeProbe();
     pr.becomeReplicate();
   } else if (pr.state === 'Replicate') {
@@ -211,7 +216,7 @@ function handleAppendResponse(r: Raft, m: Message): void {
 function handleTransferLeader(r: Raft, transferee: number): void {
   const pr = r.trk.progress.get(transferee)!;
   if (pr.isLearner) {
-    r.logger.debug({ transferee }, 'transferee is a learner; ignored transferring leadership');
+    if (r.debugEnabled()) r.logger.debug({ transferee }, 'transferee is a learner; ignored transferring leadership');
     return;
   }
   const last = r.leadTransferee;
@@ -224,7 +229,7 @@ function handleTransferLeader(r: Raft, transferee: number): void {
     r.logger.info({ term: r.term, transferee: last }, 'abort previous transferring leadership');
   }
   if (transferee === r.id) {
-    r.logger.debug({}, 'is already leader; ignored transferring leadership to self');
+    if (r.debugEnabled()) r.logger.debug({}, 'is already leader; ignored transferring leadership to self');
     return;
   }
   r.logger.info({ term: r.term, transferee }, 'starts to transfer leadership');

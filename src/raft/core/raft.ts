@@ -135,6 +135,11 @@ export class Raft {
     );
   }
 
+  /** Cheap guard for debug logs on per-message paths (true when the logger cannot tell). */
+  debugEnabled(): boolean {
+    return this.logger.isLevelEnabled?.('debug') ?? true;
+  }
+
   softState(): SoftState {
     return { lead: this.lead, role: this.role };
   }
@@ -303,7 +308,7 @@ export class Raft {
 
   hup(t: CampaignType): void {
     if (this.role === RaftRole.Leader) {
-      this.logger.debug({}, 'ignoring Hup because already leader');
+      if (this.debugEnabled()) this.logger.debug({}, 'ignoring Hup because already leader');
       return;
     }
     if (!this.promotable()) {
@@ -394,10 +399,11 @@ export class Raft {
         );
         this.send(makeMessage(MessageType.PreVoteResp, m.from, { term: this.term, reject: true }));
       } else {
-        this.logger.debug(
-          { term: this.term, type: m.type, from: m.from, msgTerm: m.term },
-          'ignored a message with lower term',
-        );
+        if (this.debugEnabled())
+          this.logger.debug(
+            { term: this.term, type: m.type, from: m.from, msgTerm: m.term },
+            'ignored a message with lower term',
+          );
       }
       return;
     }

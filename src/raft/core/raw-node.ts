@@ -105,11 +105,13 @@ export class RawNode {
   /** Feeds a message from the network. Local-only types and responses from non-members are ignored. */
   step(msg: Message): void {
     if (isLocalMessage(msg.type)) {
-      this.raft.logger.debug({ type: msg.type, from: msg.from }, 'ignored local message type from the network');
+      if (this.raft.debugEnabled())
+        this.raft.logger.debug({ type: msg.type, from: msg.from }, 'ignored local message type from the network');
       return;
     }
     if (isResponseMessage(msg.type) && !this.raft.trk.progress.has(msg.from)) {
-      this.raft.logger.debug({ type: msg.type, from: msg.from }, 'ignored response from unknown peer');
+      if (this.raft.debugEnabled())
+        this.raft.logger.debug({ type: msg.type, from: msg.from }, 'ignored response from unknown peer');
       return;
     }
     this.raft.step(msg);
