@@ -1,10 +1,10 @@
 /**
- * Leader (Raft §5.3, §5.4, thesis §3.10, §6.4): proposals (with the single-server conf change
- * rules), append/heartbeat responses driving each Progress and the commit index, check-quorum,
- * leadership transfer and ReadIndex.
+ * Leader (Raft §5.3, §5.4, thesis §3.10, §6.4): append and heartbeat responses driving each
+ * Progress and the commit index, check-quorum, leadership transfer and ReadIndex. Proposals are in
+ * propose.ts, sending in replication.ts.
  */
-import { EntryType, MessageType, NONE, type Message, type ProposeResult } from '../types.js';
-import { checkProposedConfChange, decodeConfChange, describeConfChange } from './conf-change.js';
+import { MessageType, NONE, type Message } from '../types.js';
+import { leaderPropose } from './propose.js';
 import type { Raft } from './raft.js';
 import {
   bcastAppend,
@@ -14,49 +14,6 @@ import {
   sendAppend,
   sendTimeoutNow,
 } from './replication.js';
-
-/** Appends a proposal (local, or forwarded by a follower) and replicates it. */
-export function leaderPropose(r: Raft, m: Message): ProposeResult {
-  if (m.entries.length === 0) return dropped(r, 'empty proposal');
-  if (!r.trk.progress.has(r.id)) {
-    // Removed from the configuration while leading (about to step down).
-    return dropped(r, 'leader is not a member of the configuration');
-  }
-  if (r.leadTransferee !== NONE) {
-    return dropped(r, `leadership transfer to ${r.leadTransferee} is in progress`);
-  }
-  for (let i = 0; i < m.entries.length; i++) {
-    const e = m.entries[i]!;
-    if (e.type !== EntryType.ConfChange) continue;
-    const cc = decodeConfChange(e.data);
-    let refused: string | undefined;
-    if (!r.committedEntryInCurrentTerm()) {
-      refused = 'leader has not yet committed an entry in its term';
-    } else if (r.pendingConfIndex > r.log.applied) {
-      refused = `possible unapplied conf change at index ${r.pendingConfIndex} (applied to ${r.log.applied})`;
-    } else {
-      refused = checkProposedConfChange(r.trk.voters, r.trk.learners, cc);
-    }
-    if (refused !== undefined) {
-      r.logger.info({ change: describeConfChange(cc), reason: refused }, 'ignoring conf change');
-      return {
-        ok: false,
-        reason: 'ProposalDropped',
-        detail: `Conf change ${describeConfChange(cc)} refused: ${refused}`,
-      };
-    }
-    r.pendingConfIndex = r.log.lastIndex() + i + 1;
-  }
-  if (!r.appendEntries(m.entries)) return dropped(r, 'uncommitted entry size limit exceeded');
-  // Replication is deferred to the next Ready so that proposals made together travel together.
-  r.pendingBroadcast = true;
-  return { ok: true };
-}
-
-function dropped(r: Raft, detail: string): ProposeResult {
-  if (r.debugEnabled()) r.logger.debug({ term: r.term, reason: detail }, 'dropping proposal');
-  return { ok: false, reason: 'ProposalDropped', detail: detail.charAt(0).toUpperCase() + detail.slice(1) };
-}
 
 /** Step function of Leader. */
 export function stepLeader(r: Raft, m: Message): void {

@@ -103,6 +103,37 @@ describe('src/raft/core/raw-node', () => {
       );
     });
 
+    it('accepts inputs while a Ready is outstanding and puts their output in the next one', () => {
+      const net = cluster();
+      const leader = net.node(1);
+      leader.rn.propose(enc.encode('a'));
+      const first = leader.rn.ready();
+      leader.rn.propose(enc.encode('b')); // while 'a' is being persisted
+      const f = net.node(2);
+      for (const m of first.messages.filter((m) => m.to === 2)) f.step(m);
+      const fr = f.rn.ready();
+      f.step(msg({ type: MessageType.Heartbeat, from: 1, to: 2, term: 1, commit: 1 }));
+      assert.deepEqual(
+        fr.messages.map((m) => m.type),
+        [MessageType.AppResp],
+      );
+      f.storage.append(fr.entries);
+      f.rn.advance();
+      assert.deepEqual(
+        f.handle().messages.map((m) => m.type),
+        [MessageType.HeartbeatResp],
+      );
+      leader.storage.append(first.entries);
+      leader.rn.advance();
+      assert.equal(leader.status().progress?.get(1)?.match, 2, "only the first Ready's entries count");
+      const second = leader.handle();
+      assert.deepEqual(
+        second.entries.map((e) => e.index),
+        [3],
+      );
+      assert.equal(leader.status().progress?.get(1)?.match, 3);
+    });
+
     it('hands out committed entries only once they are stable locally (never with their own Ready)', () => {
       const f = new TestNode({ id: 2, voters: V3, term: 1 });
       f.step(msg({ type: MessageType.App, from: 1, to: 2, term: 1, entries: entries(1, [1, 1]), commit: 2 }));
