@@ -169,13 +169,17 @@ export class PeerStream {
     if (this.closed || this.backoff || this.waitingDrain || this.queue.length === 0) return;
     const call = this.call ?? this.open();
     while (this.queue.length > 0 && !this.waitingDrain) {
-      const batch: pb.Message[] = [];
+      // Take the longest prefix of the queue within maxBatchBytes (at least one message).
+      let count = 0;
       let bytes = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || bytes < this.deps.limits.maxBatchBytes)) {
-        const m = this.queue.shift()!;
-        const size = messageSize(m);
-        this.queuedBytes -= size;
-        bytes += size;
+      while (count < this.queue.length && (count === 0 || bytes < this.deps.limits.maxBatchBytes)) {
+        bytes += messageSize(this.queue[count]!);
+        count++;
+      }
+      const taken = this.queue.splice(0, count);
+      this.queuedBytes -= bytes;
+      const batch: pb.Message[] = [];
+      for (const m of taken) {
         try {
           batch.push(toProtoMessage(m));
         } catch (err) {
