@@ -4,7 +4,8 @@
  *
  *   send(msg) ─▶ queue ─(next macrotask)─▶ one stream write per batch (all queued messages)
  *                  │ over limit: drop oldest App/Heartbeat, report unreachable (raft retransmits)
- *   stream breaks ─▶ report unreachable, reconnect after backoff (exponential, jittered)
+ *   stream breaks ─▶ report unreachable, reconnect after backoff (exponential, jittered);
+ *                    while waiting, sends are dropped and reported unreachable
  *
  * Writes respect backpressure: after `write()` returns false nothing more is written until
  * 'drain'; messages wait in the queue meanwhile. The stream is opened lazily, on the first send.
@@ -87,6 +88,13 @@ export class PeerStream {
   /** Queues `msg` (not a Snap) for the stream. Never throws and never blocks. */
   enqueue(msg: Message): void {
     if (this.closed) return;
+    if (this.backoff) {
+      // The link is known broken: drop now rather than flush stale messages later (etcd does the
+      // same); raft probes again on its next heartbeat.
+      this.metrics.messagesDropped++;
+      this.deps.report({ kind: 'unreachable', peer: this.id });
+      return;
+    }
     this.queue.push(msg);
     this.queuedBytes += messageSize(msg);
     const { maxQueuedMessages, maxQueuedBytes } = this.deps.limits;
@@ -238,12 +246,16 @@ export class PeerStream {
       'raft stream to peer broken',
     );
     this.deps.report({ kind: 'unreachable', peer: this.id });
+    // What was not written yet would be stale after the backoff: drop it, raft retransmits.
+    this.metrics.messagesDropped += this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
     const { backoffInitialMs, backoffMaxMs } = this.deps.limits;
     const delay = Math.min(backoffMaxMs, backoffInitialMs * 2 ** this.attempt) * (0.5 + this.deps.rng() / 2);
     this.attempt = Math.min(this.attempt + 1, 30);
+    // The stream is reopened by the next send after the delay.
     this.backoff = this.deps.clock.setTimer(delay, () => {
       this.backoff = undefined;
-      this.flush();
     });
   }
 }
