@@ -97,7 +97,7 @@ describe('src/raft/storage/level-storage', () => {
       assert.deepEqual(allEntries(r), [...ents(1, 2, 1), ...ents(3, 4, 2)]);
     });
 
-    it('refuses a gap or a decreasing term and writes nothing', async () => {
+    it('refuses a gap, a decreasing term or a commit beyond the log and writes nothing', async () => {
       const s = await openAt();
       await s.persist({ entries: ents(1, 3, 2), sync: true });
       await assert.rejects(s.persist({ entries: ents(5, 6, 2), sync: true }), RaftInvariantError);
@@ -106,6 +106,10 @@ describe('src/raft/storage/level-storage', () => {
         s
           .persist({ entries: ents(4, 4, 2), hardState: { term: 3, vote: 0, commit: 1 }, sync: true })
           .then(() => s.persist({ entries: [...ents(5, 5, 2), ...ents(7, 7, 2)], sync: true })),
+        RaftInvariantError,
+      );
+      await assert.rejects(
+        s.persist({ entries: [], hardState: { term: 3, vote: 0, commit: 5 }, sync: true }),
         RaftInvariantError,
       );
       const r = await reopen(s);
