@@ -210,6 +210,34 @@ describe('src/raft/storage/level-storage', () => {
       }
     });
 
+    it('stays consistent when compaction fails after the snapshot was stored (crash between batches)', async () => {
+      const db = new ClassicLevel<string, string>(dir.path);
+      await db.open();
+      const batch = db.batch.bind(db) as (ops: unknown, opts: unknown) => Promise<void>;
+      let calls = 0;
+      (db as unknown as { batch: (ops: unknown, opts: { sync?: boolean }) => Promise<void> }).batch = (ops, opts) => {
+        if (++calls === 2) return Promise.reject(new Error('simulated crash before the compaction batch'));
+        return batch(ops, opts);
+      };
+      try {
+        const s = await LevelLogStorage.open({ db });
+        await s.persist({ entries: ents(1, 10, 1), hardState: { term: 1, vote: 1, commit: 10 }, sync: true });
+        calls = 0; // The next batch (snapshot) succeeds, the one after (compaction) fails.
+        await assert.rejects(s.createSnapshot(8, { voters: [1], learners: [] }, new Uint8Array([1]), 2));
+        await s.close();
+        const r = await LevelLogStorage.open({ db });
+        assert.equal(r.snapshot().meta.index, 8);
+        assert.equal(r.firstIndex(), 1);
+        assert.deepEqual(allEntries(r), ents(1, 10, 1));
+        // Compaction simply happens with the next snapshot.
+        await r.createSnapshot(9, { voters: [1], learners: [] }, new Uint8Array([2]), 2);
+        assert.equal(r.firstIndex(), 8);
+        await r.close();
+      } finally {
+        await db.close();
+      }
+    });
+
     it('changes the in-memory view only after the batch has resolved', async () => {
       const db = new ClassicLevel<string, string>(dir.path);
       await db.open();
