@@ -43,6 +43,8 @@ export interface PeerStreamDeps {
 }
 
 const MESSAGE_OVERHEAD = 64;
+/** A stream that lived this long after being accepted counts as healthy (backoff restarts). */
+const STABLE_STREAM_MS = 1000;
 const SEND_PATH = pb.RaftServiceService.sendMessages.path;
 
 function messageSize(m: Message): number {
@@ -72,6 +74,8 @@ export class PeerStream {
   private flushScheduled = false;
   private backoff: Disposable | undefined;
   private attempt = 0;
+  /** When the current stream was accepted by the server (clock ms), if it was. */
+  private acceptedAt: number | undefined;
   private broken = false;
   private snapshotInFlight: AbortController | undefined;
   private closed = false;
@@ -226,9 +230,10 @@ export class PeerStream {
       {},
       (err) => this.onEnd(call, err),
     );
-    // The server sends headers once it has authenticated us: the link works, reset the backoff.
+    // The server sends headers once it has authenticated us: the link works.
+    this.acceptedAt = undefined;
     call.on('metadata', () => {
-      if (call === this.call) this.attempt = 0;
+      if (call === this.call) this.acceptedAt = this.deps.clock.now();
     });
     this.call = call;
     return call;
@@ -239,6 +244,10 @@ export class PeerStream {
     this.call = undefined;
     this.waitingDrain = false;
     this.broken = true;
+    // Reset the backoff only after a stream that worked for a while, so a peer that accepts and
+    // then refuses at once (e.g. a misconfigured identity) does not cause a reconnect storm.
+    if (this.acceptedAt !== undefined && this.deps.clock.now() - this.acceptedAt >= STABLE_STREAM_MS) this.attempt = 0;
+    this.acceptedAt = undefined;
     const log = this.attempt === 0 ? this.deps.logger.warn : this.deps.logger.debug;
     log.call(
       this.deps.logger,
