@@ -22,6 +22,8 @@ export interface KvMemberConfig {
   readonly heartbeatTick: number;
   readonly electionTick: number;
   readonly snapshotEntries: number;
+  /** Log entries kept behind a snapshot (etcd: 5,000). */
+  readonly snapshotTrailing: number;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Log file (pino JSON lines); stdout when absent. */
   readonly logFile: string | undefined;
@@ -29,7 +31,8 @@ export interface KvMemberConfig {
 
 export const KV_MEMBER_USAGE = `Usage: kv-member --id N --data-dir DIR --listen HOST:PORT --peers ID=NAME@HOST:PORT,...
                  --cert FILE --key FILE --ca FILE [--join] [--tick-ms 100] [--heartbeat-tick 1]
-                 [--election-tick 10] [--snapshot-entries 100000] [--log-level info] [--log-file FILE]`;
+                 [--election-tick 10] [--snapshot-entries 100000] [--snapshot-trailing 5000]
+                 [--log-level info] [--log-file FILE]`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -64,6 +67,7 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
         'heartbeat-tick': { type: 'string' },
         'election-tick': { type: 'string' },
         'snapshot-entries': { type: 'string' },
+        'snapshot-trailing': { type: 'string' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
       },
@@ -102,6 +106,7 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
     heartbeatTick,
     electionTick,
     snapshotEntries: values['snapshot-entries'] === '0' ? 0 : positiveInt('snapshot-entries', values['snapshot-entries'], 100_000),
+    snapshotTrailing: values['snapshot-trailing'] === '0' ? 0 : positiveInt('snapshot-trailing', values['snapshot-trailing'], 5_000),
     logLevel: level as KvMemberConfig['logLevel'],
     logFile: values['log-file'],
   };

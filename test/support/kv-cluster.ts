@@ -33,6 +33,7 @@ export interface KvClusterOptions {
   readonly runner?: 'tsx' | 'dist';
   readonly tickMs?: number;
   readonly snapshotEntries?: number;
+  readonly snapshotTrailing?: number;
   readonly logLevel?: string;
   /** Extra node options for the member processes (e.g. --cpu-prof for profiling). */
   readonly nodeArgs?: readonly string[];
@@ -141,6 +142,7 @@ export class KvCluster {
       '--log-level', this.opts.logLevel ?? 'info',
       '--log-file', m.logFile,
       ...(this.opts.snapshotEntries !== undefined ? ['--snapshot-entries', String(this.opts.snapshotEntries)] : []),
+      ...(this.opts.snapshotTrailing !== undefined ? ['--snapshot-trailing', String(this.opts.snapshotTrailing)] : []),
       ...(options.join ? ['--join'] : []),
     ];
     return { cmd: process.execPath, args };

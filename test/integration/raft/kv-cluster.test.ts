@@ -99,6 +99,20 @@ describe('src/daemon/kv-member', function () {
       assert.equal(exit.code, 0);
     });
 
+    it('catches a new learner up through a snapshot streamed over gRPC once the log is compacted', async () => {
+      c = await newCluster(3, { snapshotEntries: 20, snapshotTrailing: 5 });
+      c.startAll();
+      const leader = await c.waitLeader([1, 2, 3]);
+      for (let i = 0; i < 60; i++) await c.put(leader, `s${i}`, `v${i}`);
+      await c.addSlot(4);
+      c.start(4, { join: true, peers: [1, 2, 3, 4] });
+      await c.admin(leader, 'addLearner', { id: 4, address: c.address(4) });
+      await converge(c, [1, 2, 3, 4]);
+      const { readFileSync } = await import('node:fs');
+      assert.match(readFileSync(c.member(4).logFile, 'utf8'), /installed snapshot/);
+      assert.equal((await c.list(4, 's')).length, 60);
+    });
+
     it('restarts a member from disk with exactly its applied state, re-applying nothing', async () => {
       c = await newCluster(3);
       c.startAll();

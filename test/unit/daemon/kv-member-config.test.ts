@@ -29,6 +29,7 @@ describe('src/daemon/kv-member-config', () => {
         heartbeatTick: 1,
         electionTick: 10,
         snapshotEntries: 100_000,
+        snapshotTrailing: 5_000,
         logLevel: 'info',
         logFile: undefined,
       });
