@@ -1,0 +1,3 @@
+/** The runtime: RaftNode (the loop) and what callers need alongside it. */
+export { RaftNode, type RaftNodeOptions, type RaftNodeStatus, type LeaderChange } from './raft-node.js';
+export type { InitialMember } from './bootstrap.js';
