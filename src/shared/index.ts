@@ -6,3 +6,4 @@ export * from './logger.js';
 export * from './revert.js';
 export * from './retry.js';
 export * from './ids.js';
+export * from './grpc-errors.js';
