@@ -26,6 +26,12 @@ export interface ImportHeader {
   readonly expectedFingerprint: string;
 }
 
+/** An image and the sizes of its stored parts. */
+export interface ImageDescription {
+  readonly info: ImageInfo;
+  readonly parts: { readonly metadata: number; readonly rootfs: number };
+}
+
 /** Default and maximum export chunk sizes (see raft-and-dependencies.md §3.2: 256 KiB measured best). */
 export const DEFAULT_CHUNK_BYTES = 256 * 1024;
 export const MAX_CHUNK_BYTES = 1024 * 1024;
@@ -83,6 +89,15 @@ export class ImageService {
   async get(fingerprint: string): Promise<ImageInfo> {
     const store = this.ctx.drivers.images;
     return store.get(await store.resolve(fingerprint));
+  }
+
+  /** Describes an image with the sizes of its stored parts (rootfs 0 for unified images). */
+  async describe(fingerprint: string): Promise<ImageDescription> {
+    const info = await this.get(fingerprint);
+    const store = this.ctx.drivers.images;
+    const metadata = await store.partSize(info.fingerprint, 'metadata');
+    const rootfs = info.format === 'split' ? await store.partSize(info.fingerprint, 'rootfs') : 0;
+    return { info, parts: { metadata, rootfs } };
   }
 
   /** Stored images. */

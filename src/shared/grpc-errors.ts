@@ -26,8 +26,8 @@ export const GRPC_STATUS_OF: Readonly<Record<ErrorCode, GrpcStatus>> = {
   CANCELLED: GrpcStatus.CANCELLED,
   DATA_LOSS: GrpcStatus.DATA_LOSS,
   INTERNAL: GrpcStatus.INTERNAL,
-  // The metadata says NOT_LEADER exactly; a plain gRPC client sees "try elsewhere/later".
-  NOT_LEADER: GrpcStatus.UNAVAILABLE,
+  // The metadata says NOT_LEADER exactly (raft/transport maps it the same way).
+  NOT_LEADER: GrpcStatus.FAILED_PRECONDITION,
 };
 
 /** gRPC status code → ShoalError code, for statuses without our trailer (transport errors, other servers). */
