@@ -1,7 +1,8 @@
 /**
  * Vets tar members before anything is extracted, so a hostile image can never write outside the
  * target directory: no absolute paths, no `..` components, no hard link to such a path, no member
- * (or hard-link target) below a symlink the archive itself planted, and no relative symlink that
+ * (or hard-link target) below a symlink the archive itself planted, no member that changes the
+ * type of an earlier one (a directory later replaced by a symlink), and no relative symlink that
  * climbs above the archive root. Absolute symlinks are allowed: inside an instance they resolve
  * within its root (host code that follows them must use safe-path.ts). Pure.
  */
@@ -17,6 +18,12 @@ export function normaliseMemberPath(path: string): string {
 /** Checks members one at a time (in archive order); throws INVALID_ARGUMENT on the first bad one. */
 export class ArchiveVetter {
   private readonly symlinks = new Set<string>();
+  private readonly types = new Map<string, TarEntry['type']>();
+
+  /** The type of the member at `path` (normalised), if the archive had one. */
+  typeOf(path: string): TarEntry['type'] | undefined {
+    return this.types.get(path);
+  }
 
   check(entry: TarEntry): string {
     const path = this.checkPath(entry.path, 'path');
@@ -25,6 +32,11 @@ export class ArchiveVetter {
       this.checkNotBelowSymlink(target, entry.path);
     }
     this.checkNotBelowSymlink(path, entry.path);
+    const before = this.types.get(path);
+    if (before !== undefined && before !== entry.type) {
+      throw this.bad(entry.path, `replaces an earlier ${before} with a ${entry.type}`);
+    }
+    this.types.set(path, entry.type);
     if (entry.type === TarEntryType.Symlink) {
       if (entry.linkPath === '') throw this.bad(entry.path, 'has an empty symlink target');
       if (!entry.linkPath.startsWith('/')) {
@@ -36,8 +48,6 @@ export class ArchiveVetter {
         }
       }
       this.symlinks.add(path);
-    } else {
-      this.symlinks.delete(path);
     }
     return path;
   }

@@ -53,8 +53,10 @@ export async function archiveKindOf(path: string, label: string): Promise<Archiv
 
 /** What {@link scanTarball} learned. */
 export interface TarballScan {
-  /** Normalised paths of the members (directories without trailing slash). */
-  readonly topLevel: ReadonlySet<string>;
+  /**
+   * First-level names and their types ('directory' also when only implied by deeper members).
+   */
+  readonly topLevel: ReadonlyMap<string, string>;
   /** Bodies of the members named in `capture` (regular files only). */
   readonly captured: ReadonlyMap<string, Buffer>;
   readonly members: number;
@@ -72,12 +74,13 @@ export async function scanTarball(
   signal: AbortSignal,
 ): Promise<TarballScan> {
   const vetter = new ArchiveVetter();
-  const topLevel = new Set<string>();
+  const topLevel = new Map<string, string>();
   const captured = new Map<string, Buffer>();
   const reader = new TarReader({
     onEntry(entry) {
       const p = vetter.check(entry);
-      if (p !== '') topLevel.add(p.split('/')[0] ?? p);
+      const first = p.split('/')[0] ?? p;
+      if (p !== '' && !topLevel.has(first)) topLevel.set(first, p === first ? entry.type : TarEntryType.Directory);
       return entry.type === TarEntryType.File && capture.has(p);
     },
     onBody(entry, body) {

@@ -5,8 +5,9 @@
 
 /**
  * busybox init: rcS once at boot, then the network bring-up asynchronously (`once`, so a missing
- * DHCP server never delays boot). Shutdown: SIGUSR1 halts, SIGUSR2 powers off, SIGTERM reboots
- * (LXC needs `lxc.signal.halt = SIGUSR1`, as its busybox template sets).
+ * DHCP server never delays boot). Shutdown: SIGUSR1 and SIGPWR halt, SIGUSR2 powers off, SIGTERM
+ * reboots (busybox 1.35; LXC's busybox template sets `lxc.signal.halt = SIGUSR1`, which also works
+ * with older busybox).
  */
 export const INITTAB = `# busybox init (Shoal busybox image)
 ::sysinit:/etc/init.d/rcS
@@ -42,6 +43,7 @@ case "$1" in
     ip link set "$interface" up
     ;;
   bound|renew)
+    ip link set "$interface" up
     if ! ip -4 addr show dev "$interface" | grep -q "inet $ip/\${mask:-24} "; then
       ip -4 addr flush dev "$interface"
       ip addr add "$ip/\${mask:-24}" \${broadcast:+broadcast "$broadcast"} dev "$interface"

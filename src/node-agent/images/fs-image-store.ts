@@ -70,13 +70,14 @@ export class FsImageStore implements ImageStore {
       if (kind.kind !== 'tar') throw errors.invalid('Invalid image tarball: a unified image must be a tarball');
       const scan = await scanTarball(tmp, kind.compression, 'image tarball', new Set([METADATA_YAML]), signal);
       const metadata = metadataOf(scan, 'image tarball');
-      if (!scan.topLevel.has('rootfs')) {
+      if (scan.topLevel.get('rootfs') !== 'directory') {
         throw errors.invalid(
           scan.topLevel.has('rootfs.img')
             ? 'Invalid image tarball: virtual-machine images are not supported'
             : 'Invalid image tarball: no rootfs/ directory',
         );
       }
+      checkLayout(scan, 'image tarball');
       const info = infoOf(fp, 'unified', metadata, size);
       await this.commit(fp, { info, metadata }, tmp, undefined);
       this.log.info({ fingerprint: fp, sizeBytes: size }, 'image imported');
@@ -100,6 +101,7 @@ export class FsImageStore implements ImageStore {
       if (metaKind.kind !== 'tar') throw errors.invalid('Invalid metadata tarball: not a tarball');
       const scan = await scanTarball(metaTmp, metaKind.compression, 'metadata tarball', new Set([METADATA_YAML]), signal);
       const metadata = metadataOf(scan, 'metadata tarball');
+      checkLayout(scan, 'metadata tarball');
       const rootKind = await archiveKindOf(rootTmp, 'rootfs');
       if (rootKind.kind === 'squashfs') await checkSquashfs(rootTmp, 'rootfs', signal);
       else await scanTarball(rootTmp, rootKind.compression, 'rootfs tarball', new Set(), signal);
@@ -317,6 +319,15 @@ function metadataOf(scan: TarballScan, label: string): ImageMetadata {
   const body = scan.captured.get(METADATA_YAML);
   if (!body) throw errors.invalid(`Invalid ${label}: no metadata.yaml`);
   return parseImageMetadata(body.toString('utf8'));
+}
+
+/** metadata.yaml must be a regular file and templates/ (when present) a directory. */
+function checkLayout(scan: TarballScan, label: string): void {
+  if (scan.topLevel.get(METADATA_YAML) !== 'file') throw errors.invalid(`Invalid ${label}: metadata.yaml is not a file`);
+  const templates = scan.topLevel.get('templates');
+  if (templates !== undefined && templates !== 'directory') {
+    throw errors.invalid(`Invalid ${label}: templates is not a directory`);
+  }
 }
 
 function infoOf(fp: string, format: 'unified' | 'split', md: ImageMetadata, size: number): ImageInfo {

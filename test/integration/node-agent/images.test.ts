@@ -162,6 +162,16 @@ describe('src/node-agent/images', () => {
         /symlink pointing outside/,
       ],
       ['no rootfs', () => writeTar([file('metadata.yaml', META)], 1), /no rootfs\/ directory/],
+      [
+        'a rootfs that is a symlink to the host root',
+        () => writeTar([file('metadata.yaml', META), { type: 'symlink', path: 'rootfs', target: '/' }], 1),
+        /no rootfs\/ directory/,
+      ],
+      [
+        'a rootfs directory later replaced by a symlink',
+        () => unified([{ type: 'symlink', path: 'rootfs', target: '/' }]),
+        /replaces an earlier directory with a symlink/,
+      ],
       ['garbage', () => Buffer.from('this is not a tarball at all'.repeat(40)), /not a tarball/],
       ['a truncated tarball', () => unified().subarray(0, 1024 + 100), /truncated/],
       ['malformed YAML', () => unified([], 'architecture: [x86_64\n'), /Invalid metadata\.yaml/],
