@@ -222,3 +222,34 @@ export async function leftovers(tag: string): Promise<string[]> {
   out.push(...ps.stdout.split('\n').filter((l) => l.includes('dnsmasq') && l.includes(`/${tag}`)).map((l) => `process ${l.trim()}`));
   return out;
 }
+
+/**
+ * Removes every host object named with `tag` (the run's unique tag: nothing else can match):
+ * dnsmasq processes running a config under a `<tag>…` network dir, nft tables, namespaces, links.
+ * A last line of defence after a test that failed before its own cleanup.
+ */
+export async function forceCleanup(tag: string): Promise<void> {
+  const ps = await run('sh', ['-c', 'for p in /proc/[0-9]*; do printf "%s " "${p#/proc/}"; tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done']);
+  for (const line of ps.stdout.split('\n')) {
+    if (!line.includes('dnsmasq') || !line.includes(`/${tag}`)) continue;
+    try {
+      process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  const tables = (await run('nft', ['list', 'tables'])).stdout.split('\n');
+  for (const t of tables) {
+    const [, family, name] = t.trim().split(' ');
+    if (family && name?.startsWith(tag)) await run('nft', ['delete', 'table', family, name]);
+  }
+  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0] ?? '');
+  for (const n of ns.filter((x) => x.startsWith(tag))) {
+    await run('ip', ['netns', 'del', n]);
+    await rm(`/etc/netns/${n}`, { recursive: true, force: true });
+  }
+  const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string }[];
+  for (const l of links.filter((x) => x.ifname.startsWith(tag))) {
+    await run('ip', ['link', 'del', l.ifname], { okCodes: [0, 1] });
+  }
+}
