@@ -2,7 +2,7 @@
 // dir under /tmp/shoal-snt-*, automatic subnets only inside 10.172.0.0/16, dnsmasq with no
 // upstream resolver (no query leaves the machine), and names starting with the run's tag.
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BridgeNetworkDriver } from '../../src/node-agent/drivers/network/bridge-driver.js';
@@ -53,6 +53,8 @@ export interface BridgeFixture {
 /** Makes a {@link BridgeFixture}. */
 export async function bridgeFixture(seed = Math.floor(Math.random() * 2 ** 31)): Promise<BridgeFixture> {
   const stateDir = await mkdtemp(join(tmpdir(), 'shoal-snt-'));
+  // Like LXD's 0711 /var/lib/lxd: dnsmasq (running as nobody) must traverse the state dir.
+  await chmod(stateDir, 0o711);
   const paths = agentPaths(stateDir);
   const log = testLogger();
   const drivers: BridgeNetworkDriver[] = [];

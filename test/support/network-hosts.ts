@@ -253,3 +253,28 @@ export async function forceCleanup(tag: string): Promise<void> {
     await run('ip', ['link', 'del', l.ifname], { okCodes: [0, 1] });
   }
 }
+
+/**
+ * True when a UDP datagram to `address:port` (from the host) is refused (ICMP port unreachable)
+ * within `ms`; false when nothing answers at all or something replies.
+ */
+export async function udpPortRefused(address: string, port: number, ms = 2000): Promise<boolean> {
+  const { createSocket } = await import('node:dgram');
+  const sock = createSocket('udp4');
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      sock.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve(err.code === 'ECONNREFUSED');
+      });
+      sock.on('message', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      sock.connect(port, address, () => sock.send(Buffer.from('shoal-test')));
+    });
+  } finally {
+    sock.close();
+  }
+}

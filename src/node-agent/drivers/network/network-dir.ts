@@ -10,9 +10,9 @@
  * Reads and writes here are plain file I/O; writes are atomic (temp file + rename) so dnsmasq's
  * inotify never sees half a host entry.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { randomHex } from '../../../shared/index.js';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { errors, randomHex } from '../../../shared/index.js';
 import type { ConfigMap } from '../../types.js';
 import type { DnsmasqProcessFiles } from './dnsmasq.js';
 import type { DnsmasqFiles } from './dnsmasq-config.js';
@@ -62,6 +62,7 @@ export async function writeAtomic(path: string, text: string, tmpDir: string, mo
   const tmp = join(tmpDir, `.tmp-${randomHex(6)}`);
   try {
     await writeFile(tmp, text, { mode });
+    await chmod(tmp, mode); // whatever the umask: dnsmasq reads these files as an unprivileged user
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -69,10 +70,33 @@ export async function writeAtomic(path: string, text: string, tmpDir: string, mo
   }
 }
 
-/** Creates the network directory and its hosts directory (world-readable: dnsmasq drops to nobody). */
+/**
+ * Creates the network directory and its hosts directory, world-readable: dnsmasq drops root
+ * privileges (to `nobody`) before it reads `dnsmasq.hosts/`. Throws FAILED_PRECONDITION when a
+ * directory above cannot be traversed by others (like LXD's 0711 /var/lib/lxd, Shoal's state dir
+ * must allow that; unprivileged containers need it as well).
+ */
 export async function makeNetworkDir(files: NetworkFiles): Promise<void> {
-  await mkdir(files.dir, { recursive: true, mode: 0o755 });
-  await mkdir(files.hostsDir, { recursive: true, mode: 0o755 });
+  for (let d = dirname(files.dir); ; d = dirname(d)) {
+    let mode: number;
+    try {
+      mode = (await stat(d)).mode;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (d === dirname(d)) break;
+      continue; // created below with the right mode
+    }
+    if ((mode & 0o001) === 0) {
+      throw errors.precondition(
+        `Directory "${d}" must be traversable by others (chmod o+x): dnsmasq reads network files as an unprivileged user`,
+      );
+    }
+    if (d === dirname(d)) break;
+  }
+  for (const d of [dirname(files.dir), files.dir, files.hostsDir]) {
+    await mkdir(d, { recursive: true });
+    await chmod(d, d === dirname(files.dir) ? 0o711 : 0o755);
+  }
 }
 
 /** network.json, or null when the network has none (never created here, or deleted). */
