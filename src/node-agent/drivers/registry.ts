@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/index.js';
 import type { AgentPaths } from '../types.js';
 import type { InstanceDriver } from './instance-driver.js';
 import type { NetworkDriver } from './network-driver.js';
+import { BridgeNetworkDriver } from './network/bridge-driver.js';
 import type { StorageDriver } from './storage-driver.js';
 
 /** What every driver factory receives. */
@@ -23,4 +24,6 @@ export const storageDrivers: Readonly<Record<string, StorageDriverFactory>> = {}
 /** Registered instance drivers, by instance type. */
 export const instanceDrivers: Readonly<Record<string, InstanceDriverFactory>> = {};
 /** Registered network drivers, by network type. */
-export const networkDrivers: Readonly<Record<string, NetworkDriverFactory>> = {};
+export const networkDrivers: Readonly<Record<string, NetworkDriverFactory>> = {
+  bridge: (ctx) => new BridgeNetworkDriver(ctx),
+};
