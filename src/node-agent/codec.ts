@@ -14,7 +14,7 @@ import type {
   SnapshotRecord,
   VolumeView,
 } from './local-records.js';
-import type { FileInfo, PushFileSpec } from './service-ports.js';
+import type { FileInfo, PushFileSpec } from './service-exec-files.js';
 import type { ImageDescription } from './service-images.js';
 import type { InstanceStateView } from './service-instances.js';
 import type { MemberInfo, MemberResources } from './service-member.js';

@@ -4,6 +4,8 @@
  * DeleteInstance, the stop of an ephemeral instance and recovery).
  */
 import { checkHostnameName, errors, isShoalError, ErrorCode } from '../shared/index.js';
+import { applyTemplates } from './images/template-apply.js';
+import type { TemplateTrigger } from './images/image-store.js';
 import { canonicalJson } from './ledger.js';
 import { customVolumesOf, findRootDisk, managedNetworksOf, resolveDevices, type ResolvedInstance } from './devices.js';
 import { instanceKey, type InstanceRecord, type InstanceView } from './local-records.js';
@@ -14,6 +16,7 @@ import {
   InstanceStatus,
   hostInstanceName,
   type ConfigMap,
+  type InstanceRuntime,
   type InstanceSpec,
 } from './types.js';
 
@@ -129,6 +132,28 @@ export async function instancesUsing(ctx: ServiceContext, pred: (spec: InstanceS
 /** Formats users for an in-use error: `instances "a", "b"`. */
 export function quoteList(kind: string, names: readonly string[]): string {
   return `${kind} ${names.map((n) => `"${n}"`).join(', ')}`;
+}
+
+/**
+ * Renders the image templates of an instance's volume for `trigger` into its rootfs (LXD applies
+ * `create`/`copy` once and `start` before every start). The rootfs is idmapped at mount, so
+ * files are written with host ids 0.
+ */
+export async function applyInstanceTemplates(
+  runtime: InstanceRuntime,
+  architecture: string,
+  trigger: TemplateTrigger,
+): Promise<void> {
+  await applyTemplates({
+    volumePath: runtime.volumePath,
+    trigger,
+    name: runtime.spec.name,
+    architecture,
+    privileged: runtime.idmap === null,
+    ephemeral: runtime.spec.ephemeral,
+    config: runtime.spec.config,
+    devices: runtime.spec.devices,
+  });
 }
 
 /** INVALID_ARGUMENT unless the config keys in `config` are all strings (proto maps guarantee it). */

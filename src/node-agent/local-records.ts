@@ -61,8 +61,8 @@ export interface InstanceRecord {
   readonly imageFingerprint: string | null;
   readonly hostName: string;
   readonly phase: InstancePhase;
-  /** Last requested power state (LXD `volatile.last_state.power`), used by recovery. */
-  readonly powerState: 'Running' | 'Stopped';
+  /** The image's architecture (LXD `architecture`), for templates. */
+  readonly architecture: string;
   readonly snapshots: readonly SnapshotRecord[];
   readonly meta: RecordMeta;
 }

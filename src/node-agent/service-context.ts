@@ -21,7 +21,6 @@ import type { ImageStore } from './images/image-store.js';
 import type { OperationLedger } from './ledger.js';
 import { instanceKey, type InstanceRecord, type NetworkRecord, type PoolRecord } from './local-records.js';
 import type { KeyedLock } from './locks.js';
-import type { InstanceFiles, InstanceTemplates } from './service-ports.js';
 import type { AgentPaths, IdmapRange, PoolSpec } from './types.js';
 
 /** The drivers and stores the service orchestrates. */
@@ -31,10 +30,6 @@ export interface AgentServiceDrivers {
   readonly network: NetworkDriver;
   /** Storage drivers by LXD driver name (dir, btrfs). */
   readonly storage: Readonly<Record<string, StorageDriver>>;
-  /** File access inside instances. */
-  readonly files: InstanceFiles;
-  /** Image templates and cloud-init seeds written into a root volume. */
-  readonly templates: InstanceTemplates;
 }
 
 /** Tunables of the service. */

@@ -6,6 +6,7 @@
 import { ErrorCode, RevertIncompleteError, ShoalError, errors, isShoalError } from '../shared/index.js';
 import { resolveDevices } from './devices.js';
 import {
+  applyInstanceTemplates,
   currentStatus,
   effectiveSpec,
   hostNameOf,
@@ -21,6 +22,7 @@ import {
 import type { JsonValue } from './ledger.js';
 import { instanceKey, newMeta, touchMeta, type InstanceRecord, type InstanceView } from './local-records.js';
 import { lockKey } from './locks.js';
+import { LXD_ARCHITECTURE } from './service-member.js';
 import type { ServiceContext } from './service-context.js';
 import { InstanceStatus, hostInstanceName, type InstanceSpec, type InstanceState } from './types.js';
 
@@ -67,6 +69,7 @@ export class InstanceService {
     }
 
     const resolved = resolveDevices(spec, hostName, {}, await ctx.deviceLookups());
+    const architecture = fingerprint ? (await ctx.drivers.images.get(fingerprint)).architecture : LXD_ARCHITECTURE;
     const { pool, runtime } = resolved;
     const storage = ctx.storage(pool);
     const volume = { type: 'container', name: hostName } as const;
@@ -79,7 +82,7 @@ export class InstanceService {
       imageFingerprint: fingerprint,
       hostName,
       phase: 'creating',
-      powerState: 'Stopped',
+      architecture,
       snapshots: [],
       meta: newMeta(now),
     };
@@ -104,11 +107,10 @@ export class InstanceService {
           const images = ctx.drivers.images;
           await storage.ensureImageVolume(pool, fingerprint, (dir, s) => images.unpack(fingerprint, dir, s), signal);
           await storage.createVolumeFromImage(pool, volume, fingerprint, sizeOpt, signal);
-          await ctx.drivers.templates.apply(runtime, 'create', signal);
+          await applyInstanceTemplates(runtime, architecture, 'create');
         } else {
           await storage.createVolume(pool, volume, sizeOpt, signal);
         }
-        await ctx.drivers.templates.writeCloudInit(runtime, signal);
 
         // Write the LXC definition.
         r.add(`LXC definition of "${hostName}"`, () => ctx.drivers.instance.delete(hostName, ctx.revertSignal()));

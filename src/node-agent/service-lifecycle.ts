@@ -1,11 +1,12 @@
 /**
  * Instance power state: start, stop, restart, freeze, unfreeze. Each call is idempotent twice
  * over: by operation id (ledger) and by state (starting a running instance does nothing). The
- * record's `powerState` remembers what was last asked, for recovery (LXD
- * `volatile.last_state.power`). Stopping an ephemeral instance deletes it.
+ * instance driver remembers the last requested power state (for autostart). Stopping an
+ * ephemeral instance deletes it.
  */
 import { errors } from '../shared/index.js';
 import {
+  applyInstanceTemplates,
   currentStatus,
   instanceLocks,
   instanceView,
@@ -14,7 +15,7 @@ import {
   resolveRecord,
   type InstanceRef,
 } from './instance-common.js';
-import { instanceKey, touchMeta, type InstanceRecord, type InstanceView } from './local-records.js';
+import type { InstanceRecord, InstanceView } from './local-records.js';
 import type { ServiceContext } from './service-context.js';
 import { InstanceStatus } from './types.js';
 
@@ -83,13 +84,13 @@ export class LifecycleService {
   async startLocked(rec: InstanceRecord, signal: AbortSignal): Promise<InstanceView> {
     const { ctx } = this;
     const status = await currentStatus(ctx, rec.hostName, signal);
-    if (status !== InstanceStatus.Stopped) return instanceView(await this.setPower(rec, 'Running'), status);
+    if (status !== InstanceStatus.Stopped) return instanceView(rec, status);
     const resolved = await resolveRecord(ctx, rec);
     for (const nh of resolved.networkHosts) await ctx.drivers.network.addHost(nh.network, nh.host, signal);
-    if (rec.imageFingerprint) await ctx.drivers.templates.apply(resolved.runtime, 'start', signal);
+    await applyInstanceTemplates(resolved.runtime, rec.architecture, 'start');
     await ctx.drivers.instance.start(rec.hostName, signal);
     ctx.log.info({ instance: rec.spec.name, project: rec.spec.project }, 'instance started');
-    return instanceView(await this.setPower(rec, 'Running'), InstanceStatus.Running);
+    return instanceView(rec, InstanceStatus.Running);
   }
 
   private async stopLocked(rec: InstanceRecord, req: StopRequest, signal: AbortSignal): Promise<InstanceRecord> {
@@ -100,14 +101,7 @@ export class LifecycleService {
       await ctx.drivers.instance.stop(rec.hostName, { force: req.force, timeoutMs }, signal);
       ctx.log.info({ instance: rec.spec.name, project: rec.spec.project, force: req.force }, 'instance stopped');
     }
-    return this.setPower(rec, 'Stopped');
-  }
-
-  private async setPower(rec: InstanceRecord, powerState: 'Running' | 'Stopped'): Promise<InstanceRecord> {
-    if (rec.powerState === powerState) return rec;
-    const next: InstanceRecord = { ...rec, powerState, meta: touchMeta(rec.meta, this.ctx.clock.now()) };
-    await this.ctx.db.instances.put(instanceKey(rec.spec.project, rec.spec.name), next, { sync: true });
-    return next;
+    return rec;
   }
 
   private locked<T>(

@@ -12,6 +12,9 @@ export const AGENT_VERSION = '0.1.0';
 /** Node's arch → LXD's architecture name. */
 const LXD_ARCH: Readonly<Record<string, string>> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
+/** This host's architecture, LXD's name. */
+export const LXD_ARCHITECTURE = LXD_ARCH[arch()] ?? arch();
+
 /** Host facts. */
 export interface MemberInfo {
   readonly hostname: string;
@@ -39,7 +42,7 @@ export class MemberService {
   info(): MemberInfo {
     return {
       hostname: hostname(),
-      architecture: LXD_ARCH[arch()] ?? arch(),
+      architecture: LXD_ARCHITECTURE,
       kernelVersion: release(),
       agentVersion: AGENT_VERSION,
       storageDrivers: Object.keys(this.ctx.drivers.storage).sort(),

@@ -8,12 +8,13 @@
  * the DB, after which a new service may open the same state dir.
  */
 import { mkdir } from 'node:fs/promises';
-import { systemClock, type AsyncDisposable, type Clock, type Logger } from '../shared/index.js';
+import { systemClock, type AsyncDisposable, type Clock, type Disposable, type Logger } from '../shared/index.js';
 import { openAgentDb, type AgentDb } from './agent-db.js';
 import { readIdmap } from './idmap.js';
 import { DEFAULT_LEDGER_LIMITS, OperationLedger, type LedgerLimits } from './ledger.js';
 import { KeyedLock } from './locks.js';
 import { recover, type RecoveryReport } from './recovery.js';
+import { handleInstanceStop } from './stop-events.js';
 import {
   DEFAULT_SERVICE_OPTIONS,
   ServiceContext,
@@ -57,6 +58,9 @@ export class AgentService implements AsyncDisposable {
   recovery: RecoveryReport | undefined;
 
   private readonly inflight = new Set<Promise<unknown>>();
+  private stopWatch: Disposable | undefined;
+  /** Aborted by `close()`: background work (stop events) ends with the service. */
+  private readonly lifetime = new AbortController();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -94,8 +98,17 @@ export class AgentService implements AsyncDisposable {
     const service = new AgentService(ctx, db);
     try {
       await ledger.prune();
-      if (config.recover ?? true) service.recovery = await recover(ctx, service.lifecycle, signal);
+      // Stops reported from now on (including those made while the agent was down) remove
+      // ephemeral instances; subscribe before recovery asks the driver to autostart.
+      service.stopWatch = config.drivers.instance.watchStops((e) => {
+        service.run(() => handleInstanceStop(ctx, e, service.lifetime.signal)).catch((err: unknown) => {
+          // Only when closing: the next start-up recovery removes the stopped ephemeral instance.
+          ctx.log.debug({ err, instance: e.hostName }, 'stop event ignored while closing');
+        });
+      });
+      if (config.recover ?? true) service.recovery = await recover(ctx, signal);
     } catch (err) {
+      service.stopWatch?.dispose();
       await db.close();
       throw err;
     }
@@ -118,7 +131,9 @@ export class AgentService implements AsyncDisposable {
   /** Waits for calls in flight, then closes the DB. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stopWatch?.dispose();
       await Promise.allSettled([...this.inflight]);
+      this.lifetime.abort();
       await this.db.close();
     })();
     return this.closing;
