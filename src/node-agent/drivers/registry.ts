@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../../shared/index.js';
 import type { AgentPaths } from '../types.js';
+import { DirStorageDriver } from './storage/dir.js';
 import type { InstanceDriver } from './instance-driver.js';
 import { LxcInstanceDriver } from './lxc/lxc-driver.js';
 import type { NetworkDriver } from './network-driver.js';
@@ -21,7 +22,9 @@ export type InstanceDriverFactory = (ctx: DriverContext) => InstanceDriver;
 export type NetworkDriverFactory = (ctx: DriverContext) => NetworkDriver;
 
 /** Registered storage drivers, by LXD driver name. */
-export const storageDrivers: Readonly<Record<string, StorageDriverFactory>> = {};
+export const storageDrivers: Readonly<Record<string, StorageDriverFactory>> = {
+  dir: (ctx) => new DirStorageDriver(ctx),
+};
 /** Registered instance drivers, by instance type. */
 export const instanceDrivers: Readonly<Record<string, InstanceDriverFactory>> = {
   container: (ctx) => new LxcInstanceDriver({ paths: ctx.paths, log: ctx.log.child({ component: 'lxc' }) }),

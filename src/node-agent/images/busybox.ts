@@ -1,7 +1,7 @@
 /**
  * Builds a small LXD unified image from Debian's `busybox-static` (`shoal image build busybox`):
  * metadata.yaml, templates/ (hostname, hosts; on create, copy and start) and rootfs/ with
- * /bin/busybox, its applet symlinks, busybox init configuration (DHCP on eth0 when present),
+ * /bin/busybox, its applets as hard links, busybox init configuration (DHCP on eth0 when present),
  * users and the directories LXC's autodev needs. The output is deterministic: the same busybox
  * binary gives the same bytes, hence the same fingerprint.
  */
@@ -98,14 +98,18 @@ export async function buildBusyboxImage(options: BusyboxImageOptions, signal: Ab
     text('etc/hosts', files.HOSTS),
     text('etc/resolv.conf', ''),
   ];
+  rootfs.sort(byPath);
+  // Applets are hard links to /bin/busybox, after it in the archive: one inode instead of ~270,
+  // which makes unpacking and `cp -a` several times faster than symlinks (each new inode costs).
   const taken = new Set(rootfs.map((e) => e.path));
+  const links: TarWriteEntry[] = [];
   for (const line of applets.split('\n')) {
     const p = line.trim();
     if (p === '' || !p.includes('/') || taken.has(p) || !/^[a-z0-9_./[\]-]+$/i.test(p)) continue;
-    rootfs.push({ type: 'symlink', path: p, target: '/bin/busybox' });
+    links.push({ type: 'hardlink', path: p, target: 'rootfs/bin/busybox' });
     taken.add(p);
   }
-  rootfs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  rootfs.push(...links.sort(byPath));
 
   const entries: TarWriteEntry[] = [
     text('metadata.yaml', metadata),
@@ -118,6 +122,10 @@ export async function buildBusyboxImage(options: BusyboxImageOptions, signal: Ab
   const tar = writeTar(entries, mtime);
   const tarball = options.compression === 'gzip' ? gzipSync(tar, { level: 9 }) : tar;
   return { tarball, fingerprint: createHash('sha256').update(tarball).digest('hex'), architecture, release };
+}
+
+function byPath(a: TarWriteEntry, b: TarWriteEntry): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 function text(path: string, content: string, mode = 0o644): TarWriteEntry {
