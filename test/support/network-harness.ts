@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BridgeNetworkDriver } from '../../src/node-agent/drivers/network/bridge-driver.js';
 import { agentPaths, type AgentPaths } from '../../src/node-agent/types.js';
-import { createLogger, seededRng, type Logger } from '../../src/shared/index.js';
+import { createLogger, seededRng, type Logger, type Rng } from '../../src/shared/index.js';
 import { forceCleanup, leftovers, randomSuffix } from './network-hosts.js';
 import type { NetworkDriverHarness } from './network-driver-contract.js';
 
@@ -51,7 +51,7 @@ export interface BridgeFixture {
 }
 
 /** Makes a {@link BridgeFixture}. */
-export async function bridgeFixture(seed = Math.floor(Math.random() * 2 ** 31)): Promise<BridgeFixture> {
+export async function bridgeFixture(seed = Math.floor(Math.random() * 2 ** 31), rng?: Rng): Promise<BridgeFixture> {
   const stateDir = await mkdtemp(join(tmpdir(), 'shoal-snt-'));
   // Like LXD's 0711 /var/lib/lxd: dnsmasq (running as nobody) must traverse the state dir.
   await chmod(stateDir, 0o711);
@@ -62,7 +62,7 @@ export async function bridgeFixture(seed = Math.floor(Math.random() * 2 ** 31)):
     const d = new BridgeNetworkDriver({
       paths,
       log,
-      rng: seededRng(seed + drivers.length),
+      rng: rng ?? seededRng(seed + drivers.length),
       autoSubnetPool: '10.172.0.0/16',
       upstreamDns: 'none',
     });

@@ -197,6 +197,22 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       }
     });
 
+    it('gives concurrent automatic creates distinct subnets', async () => {
+      // An Rng stuck at 0 makes every create want the same first subnet: only reservations keep them apart.
+      const stuck = await bridgeFixture(0, () => 0);
+      const names = [0, 1, 2, 3].map(() => newNetworkName());
+      try {
+        const effective = await Promise.all(names.map((name) => stuck.driver.create({ name, type: 'bridge', config: {} }, signal)));
+        const subnets = effective.map((e) => parseInterface(e['ipv4.address'] ?? '')!.subnet);
+        for (let i = 0; i < subnets.length; i++) {
+          for (let j = i + 1; j < subnets.length; j++) assert.ok(!subnetsOverlap(subnets[i]!, subnets[j]!), `${i} and ${j} overlap`);
+        }
+      } finally {
+        for (const name of names) await stuck.driver.delete(name, signal);
+        await stuck.cleanup();
+      }
+    });
+
     it('refuses a static subnet that overlaps one in use on the host', async () => {
       const gw = newGateway();
       const blocker = `${RUN_TAG}d1`;

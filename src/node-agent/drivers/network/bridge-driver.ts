@@ -9,10 +9,8 @@
  */
 import { randomInt } from 'node:crypto';
 import {
-  ErrorCode,
   Reverter,
   RevertIncompleteError,
-  ShoalError,
   errors,
   seededRng,
   systemClock,
@@ -23,7 +21,7 @@ import {
 } from '../../../shared/index.js';
 import type { AgentPaths, ConfigMap, InterfaceState, NetworkLease, NetworkSpec } from '../../types.js';
 import type { NetworkDriver, NetworkHost } from '../network-driver.js';
-import { formatSubnet, parseSubnet, pickFreeSubnet, subnetsOverlap, type Ipv4Interface, type Ipv4Subnet } from './addresses.js';
+import { parseSubnet, type Ipv4Interface } from './addresses.js';
 import {
   configureBridge,
   createBridge,
@@ -31,7 +29,6 @@ import {
   enableIpv4Forwarding,
   interfaceStateOf,
   isShoalBridge,
-  listHostSubnets,
   setLinkDown,
   showLink,
   stableBridgeMac,
@@ -42,6 +39,7 @@ import { DnsmasqSupervisor, DNSMASQ_BINARY } from './dnsmasq.js';
 import { renderDnsmasqConfig, type UpstreamDns } from './dnsmasq-config.js';
 import { mergeLeases } from './dnsmasq-files.js';
 import { applyRuleset, deleteTable, renderRuleset, tableExists } from './nftables.js';
+import { SubnetAllocator } from './subnet-allocator.js';
 import {
   makeNetworkDir,
   networkFiles,
@@ -80,11 +78,10 @@ export class BridgeNetworkDriver implements NetworkDriver {
   readonly type = 'bridge' as const;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly rng: Rng;
-  private readonly pool: Ipv4Subnet;
   private readonly upstream: UpstreamDns;
   private readonly supervisor: DnsmasqSupervisor;
   private readonly locks = new Map<string, Promise<void>>();
+  private readonly subnets: SubnetAllocator;
   private readonly restarts = new Map<string, { timer: Disposable | null; attempts: number; lastAt: number }>();
   private readonly restartDnsmasq: boolean;
   private closed = false;
@@ -92,10 +89,9 @@ export class BridgeNetworkDriver implements NetworkDriver {
   constructor(private readonly options: BridgeNetworkDriverOptions) {
     this.log = options.log.child({ component: 'network', driver: 'bridge' });
     this.clock = options.clock ?? systemClock;
-    this.rng = options.rng ?? seededRng(randomInt(2 ** 31));
     const pool = parseSubnet(options.autoSubnetPool ?? '10.0.0.0/8');
     if (!pool) throw errors.invalid(`Invalid auto subnet pool "${options.autoSubnetPool}"`);
-    this.pool = pool;
+    this.subnets = new SubnetAllocator(pool, options.rng ?? seededRng(randomInt(2 ** 31)));
     this.upstream = options.upstreamDns ?? 'host';
     this.restartDnsmasq = options.restartDnsmasq ?? true;
     this.supervisor = new DnsmasqSupervisor(
@@ -129,12 +125,14 @@ export class BridgeNetworkDriver implements NetworkDriver {
       }
       const r = new Reverter();
       try {
-        const effective = effectiveConfig(spec.config, await this.resolveGateway(spec.name, spec.config, null, signal));
+        r.add(`subnet reservation of "${spec.name}"`, () => this.subnets.release(spec.name));
+        const effective = effectiveConfig(spec.config, await this.gatewayFor(spec.name, spec.config, null, signal));
         await makeNetworkDir(files);
         r.add(`directory "${files.dir}"`, () => removeNetworkDir(files));
         await this.bringUp(spec.name, effective, signal, r);
         await writeRecord(files, { version: 1, requested: spec.config, effective });
         r.success();
+        this.subnets.release(spec.name);
         this.log.info({ network: spec.name, address: effective['ipv4.address'] }, 'network created');
         return effective;
       } finally {
@@ -151,9 +149,10 @@ export class BridgeNetworkDriver implements NetworkDriver {
       const known = record && (sameConfig(spec.config, record.requested) || sameConfig(spec.config, record.effective));
       const r = new Reverter();
       try {
+        r.add(`subnet reservation of "${spec.name}"`, () => this.subnets.release(spec.name));
         const effective = known
           ? record.effective
-          : effectiveConfig(spec.config, await this.resolveGateway(spec.name, spec.config, record, signal));
+          : effectiveConfig(spec.config, await this.gatewayFor(spec.name, spec.config, record, signal));
         if (!record) {
           await makeNetworkDir(files);
           r.add(`directory "${files.dir}"`, () => removeNetworkDir(files));
@@ -161,6 +160,7 @@ export class BridgeNetworkDriver implements NetworkDriver {
         await this.bringUp(spec.name, effective, signal, r);
         if (!known) await writeRecord(files, { version: 1, requested: spec.config, effective });
         r.success();
+        this.subnets.release(spec.name);
       } finally {
         await r.fail();
       }
@@ -186,24 +186,26 @@ export class BridgeNetworkDriver implements NetworkDriver {
       const files = this.files(spec.name);
       const record = await readRecord(files);
       if (!record) throw errors.notFound(`Network "${spec.name}" not found`);
-      const effective = effectiveConfig(spec.config, await this.resolveGateway(spec.name, spec.config, record, signal));
-      const settings = this.settingsOf(spec.name, effective);
-      const gateway = settings.ipv4.kind === 'static' ? settings.ipv4.gateway : null;
-      for (const e of await readHostEntries(files)) {
-        if (e.ipv4 === null) continue;
-        if (!gateway) throw errors.precondition(`Network "${spec.name}" has static leases, IPv4 cannot be removed`);
-        if (pinProblem(gateway, e.ipv4) !== null) {
-          throw errors.precondition(`Static lease ${e.ipv4} of "${e.name}" is outside the new subnet of "${spec.name}"`);
-        }
-      }
       const r = new Reverter();
       try {
+        r.add(`subnet reservation of "${spec.name}"`, () => this.subnets.release(spec.name));
+        const effective = effectiveConfig(spec.config, await this.gatewayFor(spec.name, spec.config, record, signal));
+        const settings = this.settingsOf(spec.name, effective);
+        const gateway = settings.ipv4.kind === 'static' ? settings.ipv4.gateway : null;
+        for (const e of await readHostEntries(files)) {
+          if (e.ipv4 === null) continue;
+          if (!gateway) throw errors.precondition(`Network "${spec.name}" has static leases, IPv4 cannot be removed`);
+          if (pinProblem(gateway, e.ipv4) !== null) {
+            throw errors.precondition(`Static lease ${e.ipv4} of "${e.name}" is outside the new subnet of "${spec.name}"`);
+          }
+        }
         r.add(`previous configuration of network "${spec.name}"`, () =>
           this.bringUp(spec.name, record.effective, signal, new Reverter()),
         );
         await this.bringUp(spec.name, effective, signal, r);
         await writeRecord(files, { version: 1, requested: spec.config, effective });
         r.success();
+        this.subnets.release(spec.name);
       } finally {
         await r.fail();
       }
@@ -222,6 +224,7 @@ export class BridgeNetworkDriver implements NetworkDriver {
     this.checkName(name);
     const link = await showLink(name, signal);
     const record = await readRecord(this.files(name));
+    if (!link && record) return interfaceStateOf({ ifname: name }); // not started since a host reboot
     if (!link || !(record || isShoalBridge(link))) throw errors.notFound(`Network "${name}" not found`);
     return interfaceStateOf(link);
   }
@@ -230,7 +233,9 @@ export class BridgeNetworkDriver implements NetworkDriver {
     this.checkName(name);
     const files = this.files(name);
     if (!(await readRecord(files))) throw errors.notFound(`Network "${name}" not found`);
-    return mergeLeases(await readHostEntries(files), await readLeases(files));
+    const nowSec = this.clock.now() / 1000;
+    const live = (await readLeases(files)).filter((l) => l.expiresAtSec === 0 || l.expiresAtSec > nowSec);
+    return mergeLeases(await readHostEntries(files), live);
   }
 
   async addHost(name: string, host: NetworkHost, signal: AbortSignal): Promise<void> {
@@ -291,6 +296,7 @@ export class BridgeNetworkDriver implements NetworkDriver {
     // The bridge.
     let link = await showLink(name, signal);
     if (link && !isShoalBridge(link)) throw errors.exists(`Interface "${name}" already exists on this host`);
+    const freshBridge = !link;
     if (!link) {
       await createBridge(name, signal);
       r.add(`bridge "${name}"`, () => deleteLink(name, new AbortController().signal));
@@ -319,7 +325,8 @@ export class BridgeNetworkDriver implements NetworkDriver {
     const raw = settings.rawDnsmasq.trim() === '' ? null : settings.rawDnsmasq + '\n';
     const unchanged =
       (await readNetworkFile(files.conf)) === conf && (raw === null || (await readNetworkFile(files.raw)) === raw);
-    if (unchanged && (await this.supervisor.adopt(name, files)) !== null) return;
+    // A dnsmasq bound to a bridge that has since been recreated serves nothing: restart it.
+    if (unchanged && !freshBridge && (await this.supervisor.adopt(name, files)) !== null) return;
     await this.supervisor.stop(name, files, signal);
     await makeNetworkDir(files);
     if (raw !== null) await writeAtomic(files.raw, raw, files.dir);
@@ -352,37 +359,10 @@ export class BridgeNetworkDriver implements NetworkDriver {
     if (record) this.log.info({ network: name }, 'network deleted');
   }
 
-  /**
-   * The gateway for `config`: the given address, none, or for `auto` the current one (on update or
-   * restart) or a free /24 of the pool. A given subnet must not overlap a route or address of another
-   * interface (ALREADY_EXISTS).
-   */
-  private async resolveGateway(
-    name: string,
-    config: ConfigMap,
-    record: NetworkRecord | null,
-    signal: AbortSignal,
-  ): Promise<Ipv4Interface | null> {
-    const settings = this.settingsOf(name, config);
-    if (settings.ipv4.kind === 'none') return null;
-    if (settings.ipv4.kind === 'auto' && record) {
-      const current = this.settingsOf(name, record.effective).ipv4;
-      if (current.kind === 'static') return current.gateway;
-    }
-    const inUse = await listHostSubnets(signal, name);
-    if (settings.ipv4.kind === 'static') {
-      const wanted = settings.ipv4.gateway.subnet;
-      const clash = inUse.find((s) => subnetsOverlap(s, wanted));
-      if (clash) {
-        throw errors.exists(`Subnet ${formatSubnet(wanted)} of network "${name}" overlaps ${formatSubnet(clash)} in use on this host`);
-      }
-      return settings.ipv4.gateway;
-    }
-    const picked = pickFreeSubnet(this.pool, inUse, this.rng);
-    if (!picked.ok) {
-      throw new ShoalError(ErrorCode.ResourceExhausted, `No free /24 left in ${formatSubnet(this.pool)} for network "${name}"`);
-    }
-    return picked.gateway;
+  /** The gateway for `config` (see {@link SubnetAllocator.allocate}); an existing network keeps its subnet under `auto`. */
+  private gatewayFor(name: string, config: ConfigMap, record: NetworkRecord | null, signal: AbortSignal): Promise<Ipv4Interface | null> {
+    const current = record ? this.settingsOf(name, record.effective).ipv4 : null;
+    return this.subnets.allocate(name, this.settingsOf(name, config).ipv4, current?.kind === 'static' ? current.gateway : null, signal);
   }
 
   private settingsOf(name: string, config: ConfigMap): BridgeSettings {
