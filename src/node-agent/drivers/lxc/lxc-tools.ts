@@ -63,7 +63,7 @@ export class LxcTools {
 
   /** Writes one cgroup file of a running container (`lxc-cgroup name memory.limit_in_bytes 1G`). */
   async setCgroup(name: string, file: string, value: string, signal?: AbortSignal): Promise<void> {
-    await run('lxc-cgroup', this.args(name, file, value), signal ? { signal } : {});
+    await run('lxc-cgroup', this.args(name, '--', file, value), signal ? { signal } : {});
   }
 }
 
