@@ -18,7 +18,7 @@ import type {
   ResolvedNic,
   ResolvedUnixDevice,
 } from './types.js';
-import { parseByteSize } from './units.js';
+import { parseByteSize } from './byte-size.js';
 
 /** What resolution may look up. */
 export interface DeviceLookups {
@@ -121,7 +121,7 @@ export function resolveDevices(
   const pool = look.pool(poolName);
   if (!pool) throw errors.notFound(`Storage pool "${poolName}" not found`);
   const sizeStr = rootDev['size'];
-  const rootSizeBytes = sizeStr ? parseByteSize(sizeStr, `size of device "${rootName}"`) : undefined;
+  const rootSizeBytes = sizeStr ? parseByteSize(sizeStr, `${rootName}.size`) : undefined;
 
   const nics: ResolvedNic[] = [];
   const disks: ResolvedDisk[] = [];

@@ -20,7 +20,7 @@ import {
 import type { ServiceContext } from './service-context.js';
 import { canonicalJson } from './ledger.js';
 import type { ConfigMap, PoolSpec } from './types.js';
-import { parseByteSize } from './units.js';
+import { parseByteSize } from './byte-size.js';
 
 /** A pool creation request. */
 export interface PoolRequest {
@@ -129,7 +129,7 @@ export class StorageService {
         if (k !== 'size' && !k.startsWith('user.')) throw errors.invalid(`Invalid storage volume config key "${k}"`);
       }
       const size = req.config['size'];
-      const sizeOpt = size ? { sizeBytes: parseByteSize(size, 'volume size') } : {};
+      const sizeOpt = size ? { sizeBytes: parseByteSize(size, 'size') } : {};
       const locks = [
         { key: lockKey.pool(req.pool), mode: 'shared' as const },
         { key: lockKey.volume(req.pool, req.name), mode: 'exclusive' as const },
