@@ -9,39 +9,18 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { storageDrivers } from '../../../src/node-agent/drivers/registry.js';
 import { loopDevicesFor, mountAt } from '../../../src/node-agent/drivers/storage/block.js';
-import type { BtrfsStorageDriver } from '../../../src/node-agent/drivers/storage/btrfs.js';
 import { run } from '../../../src/node-agent/exec.js';
 import { buildBusyboxImage } from '../../../src/node-agent/images/busybox.js';
 import { FsImageStore } from '../../../src/node-agent/images/fs-image-store.js';
 import { agentPaths, type PoolSpec, type VolumeRef } from '../../../src/node-agent/types.js';
 import { ErrorCode, isShoalError, silentLogger } from '../../../src/shared/index.js';
+import { makeBtrfsPool } from '../../support/storage-pools.js';
 import { CleanupStack, releaseHostObjectsUnder } from '../../support/storage-cleanup.js';
-import { describeStorageDriverContract, fakeImageUnpacker, FP, type StorageContractFixture } from '../../support/storage-driver-contract.js';
+import { describeStorageDriverContract, fakeImageUnpacker, FP } from '../../support/storage-driver-contract.js';
 
 const MiB = 2 ** 20;
 const sig = (): AbortSignal => AbortSignal.timeout(120_000);
 const code = (c: ErrorCode) => (err: unknown) => isShoalError(err, c);
-
-interface BtrfsFixture extends StorageContractFixture {
-  readonly driver: BtrfsStorageDriver;
-  readonly state: string;
-}
-
-async function makeBtrfsPool(cleanup: CleanupStack, config: Record<string, string> = { size: '640MiB' }): Promise<BtrfsFixture> {
-  const state = await cleanup.tempDir('btrfs');
-  cleanup.add(`host objects under ${state}`, async () => {
-    const left = await releaseHostObjectsUnder(state);
-    if (left.length > 0) console.warn(`      released leftovers: ${left.join(', ')}`);
-  });
-  const paths = agentPaths(state);
-  const factory = storageDrivers['btrfs'];
-  assert.ok(factory, 'btrfs driver registered');
-  const driver = factory({ paths, log: silentLogger() }) as BtrfsStorageDriver;
-  const pool: PoolSpec = { name: 'sst-btrfs', driver: 'btrfs', config };
-  cleanup.add('btrfs pool', () => driver.deletePool(pool, AbortSignal.timeout(60_000)));
-  const effective = await driver.createPool(pool, sig());
-  return { driver, pool: { ...pool, config: effective }, paths, state };
-}
 
 /** Writes `mib` MiB of zeros with dd (stored as-is: the pool has no compression); resolves to the bytes written and whether dd failed. */
 async function fill(path: string, mib: number): Promise<{ ok: boolean; stderr: string; bytes: number }> {
