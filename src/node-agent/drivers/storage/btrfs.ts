@@ -168,12 +168,12 @@ export class BtrfsStorageDriver extends VfsStorageDriver {
         if (want < have) {
           throw errors.invalid(`Storage pool "${pool.name}" cannot shrink (from ${formatByteSize(have)} to ${formatByteSize(want)})`);
         }
-        if (want > have) {
-          await truncate(backing.file, want);
-          for (const dev of await loopDevicesFor(backing.file, signal)) await refreshLoopSize(dev, signal);
-          await run('btrfs', ['filesystem', 'resize', 'max', mnt], { signal });
-          this.log.info({ pool: pool.name, sizeBytes: want }, 'storage pool grown');
-        }
+        // Always finish the grow (loop capacity, filesystem size): a retry after a failure between
+        // the truncate and the resize finds the file already at its new size.
+        if (want > have) await truncate(backing.file, want);
+        for (const dev of await loopDevicesFor(backing.file, signal)) await refreshLoopSize(dev, signal);
+        if (await mountAt(mnt)) await run('btrfs', ['filesystem', 'resize', 'max', mnt], { signal });
+        if (want > have) this.log.info({ pool: pool.name, sizeBytes: want }, 'storage pool grown');
       }
       const opts = changed['btrfs.mount_options'];
       if (opts !== undefined && (await mountAt(mnt))) {
