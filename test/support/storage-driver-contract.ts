@@ -6,6 +6,7 @@
  * figures and name validation. `makePool` builds a created, mounted pool and registers its cleanup.
  */
 import { strict as assert } from 'node:assert';
+import { afterEach, beforeEach, describe, it } from 'mocha';
 import { chmod, chown, lstat, mkdir, readFile, readlink, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listTempEntries, poolMountPath } from '../../src/node-agent/drivers/storage/common.js';
