@@ -5,6 +5,7 @@
  * crash never strands one.
  */
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, errors, wrap } from '../../../shared/index.js';
 import { run } from '../../exec.js';
 
@@ -66,6 +67,31 @@ export async function attachLoop(file: string, signal: AbortSignal): Promise<str
 /** Detaches a loop device; while it is mounted this only marks it to go away on unmount. */
 export async function detachLoop(dev: string, signal: AbortSignal): Promise<void> {
   await run('losetup', ['--detach', dev], { signal });
+}
+
+/**
+ * Detaches every loop device backed by `file` and waits until none is left. The kernel may still
+ * be tearing down an autoclear device right after an unmount (it then refuses the detach), so
+ * this polls briefly instead of failing on that race.
+ */
+export async function releaseLoops(file: string, signal: AbortSignal, timeoutMs = 5000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  for (;;) {
+    const devs = await loopDevicesFor(file, signal);
+    if (devs.length === 0) return;
+    let lastErr: unknown;
+    for (const dev of devs) {
+      try {
+        await detachLoop(dev, signal);
+      } catch (err) {
+        lastErr = err; // being cleared already (ENXIO) or still busy: look again shortly
+      }
+    }
+    if (performance.now() > until) {
+      throw wrap(lastErr ?? new Error('still attached'), `Loop device(s) ${devs.join(', ')} for "${file}" did not go away`);
+    }
+    await delay(50, undefined, { signal });
+  }
 }
 
 /** Makes the loop device pick up its backing file's new size. */

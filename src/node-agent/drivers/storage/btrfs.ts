@@ -26,6 +26,7 @@ import {
   mountAt,
   probeFilesystem,
   refreshLoopSize,
+  releaseLoops,
   unmount,
 } from './block.js';
 import { checkAbort, checkConfigKeys, checkPoolName, exists, KeyedLock, makePoolDirs, poolMountPath } from './common.js';
@@ -127,8 +128,9 @@ export class BtrfsStorageDriver extends VfsStorageDriver {
       await unmount(poolMountPath(this.ctx.paths.storagePools, pool), `storage pool "${pool.name}"`, signal);
       const backing = this.backingOf(pool);
       if (backing.kind === 'loop' && (await exists(backing.file))) {
-        // Normally gone with the unmount (autoclear); a crash between attach and mount can leave one.
-        for (const dev of await loopDevicesFor(backing.file, signal)) await detachLoop(dev, signal);
+        // Normally gone with the unmount (autoclear, possibly a moment later); a crash between
+        // attach and mount can leave one attached.
+        await releaseLoops(backing.file, signal);
       }
     });
   }
