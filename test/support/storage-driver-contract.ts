@@ -222,6 +222,18 @@ export function describeStorageDriverContract(name: string, makePool: MakePool):
       assert.throws(() => f.driver.volumePath(f.pool, { type: 'image', name: 'not-a-fingerprint' }), code(ErrorCode.InvalidArgument));
     });
 
+    it('sweeps what an interrupted operation left when the pool is mounted', async () => {
+      await f.driver.createVolume(f.pool, c1, {}, sig());
+      await f.driver.createSnapshot(f.pool, c1, 's', sig());
+      const root = poolMountPath(f.paths.storagePools, f.pool);
+      await mkdir(join(root, 'containers/.shoal-tmp-c2-dead/rootfs'), { recursive: true });
+      await mkdir(join(root, 'containers-snapshots/c1/.shoal-tmp-s2-dead'));
+      await writeFile(join(root, 'images/.shoal-tmp-half'), 'x');
+      await f.driver.mountPool(f.pool, sig());
+      await noTemp();
+      assert.deepEqual(await f.driver.listSnapshots(f.pool, c1, sig()), ['s']);
+    });
+
     it('deletes the pool with everything on it, idempotently', async () => {
       await withImage();
       await f.driver.createVolumeFromImage(f.pool, c1, FP, {}, sig());

@@ -252,6 +252,10 @@ export class BtrfsStorageDriver extends VfsStorageDriver {
     await run('btrfs', ['qgroup', 'limit', String(sizeBytes), path], { signal });
   }
 
+  protected override async quotaOf(_pool: PoolSpec, path: string, signal: AbortSignal): Promise<number> {
+    return (await qgroupOf(path, signal))?.maxReferenced ?? 0;
+  }
+
   protected async usageOf(pool: PoolSpec, path: string, signal: AbortSignal): Promise<{ usedBytes: number; quotaBytes: number }> {
     await run('btrfs', ['filesystem', 'sync', poolMountPath(this.ctx.paths.storagePools, pool)], { signal });
     const q = await qgroupOf(path, signal);
