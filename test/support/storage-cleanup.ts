@@ -3,9 +3,10 @@
  * loop devices) run in afterEach even when the test failed, and temp dirs named with this
  * helper's tag (/tmp/shoal-sst-*) so nothing collides with other suites sharing the host.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { run } from '../../src/node-agent/exec.js';
 
 /** LIFO stack of cleanup steps; `run()` executes all of them and reports every failure. */
 export class CleanupStack {
@@ -35,4 +36,33 @@ export class CleanupStack {
     this.add(`temp dir ${dir}`, () => rm(dir, { recursive: true, force: true }));
     return dir;
   }
+}
+
+/**
+ * Safety net after a failed test: unmounts every mount point under `dir` (deepest first) and
+ * detaches every loop device whose backing file is under `dir`. Only objects inside this test's
+ * own temp dir are touched. Returns what it released.
+ */
+export async function releaseHostObjectsUnder(dir: string): Promise<string[]> {
+  const released: string[] = [];
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = mountinfo
+    .split('\n')
+    .map((l) => l.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p): p is string => p !== undefined && p.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    await run('umount', [p]);
+    released.push(`mount ${p}`);
+  }
+  const loops = await run('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE']);
+  for (const line of loops.stdout.split('\n')) {
+    const [name, file] = line.trim().split(/\s+/, 2);
+    if (name && file?.startsWith(prefix)) {
+      await run('losetup', ['--detach', name]);
+      released.push(`loop ${name} (${file})`);
+    }
+  }
+  return released;
 }

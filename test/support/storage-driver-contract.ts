@@ -6,6 +6,7 @@
  * figures and name validation. `makePool` builds a created, mounted pool and registers its cleanup.
  */
 import { strict as assert } from 'node:assert';
+import { afterEach, beforeEach, describe, it } from 'mocha';
 import { chmod, chown, lstat, mkdir, readFile, readlink, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listTempEntries, poolMountPath } from '../../src/node-agent/drivers/storage/common.js';
@@ -219,6 +220,18 @@ export function describeStorageDriverContract(name: string, makePool: MakePool):
       await f.driver.createVolume(f.pool, c1, {}, sig());
       await assert.rejects(f.driver.createSnapshot(f.pool, c1, '../x', sig()), code(ErrorCode.InvalidArgument));
       assert.throws(() => f.driver.volumePath(f.pool, { type: 'image', name: 'not-a-fingerprint' }), code(ErrorCode.InvalidArgument));
+    });
+
+    it('sweeps what an interrupted operation left when the pool is mounted', async () => {
+      await f.driver.createVolume(f.pool, c1, {}, sig());
+      await f.driver.createSnapshot(f.pool, c1, 's', sig());
+      const root = poolMountPath(f.paths.storagePools, f.pool);
+      await mkdir(join(root, 'containers/.shoal-tmp-c2-dead/rootfs'), { recursive: true });
+      await mkdir(join(root, 'containers-snapshots/c1/.shoal-tmp-s2-dead'));
+      await writeFile(join(root, 'images/.shoal-tmp-half'), 'x');
+      await f.driver.mountPool(f.pool, sig());
+      await noTemp();
+      assert.deepEqual(await f.driver.listSnapshots(f.pool, c1, sig()), ['s']);
     });
 
     it('deletes the pool with everything on it, idempotently', async () => {

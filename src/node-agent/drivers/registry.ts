@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../../shared/index.js';
 import type { AgentPaths } from '../types.js';
+import { BtrfsStorageDriver } from './storage/btrfs.js';
 import { DirStorageDriver } from './storage/dir.js';
 import type { InstanceDriver } from './instance-driver.js';
 import { LxcInstanceDriver } from './lxc/lxc-driver.js';
@@ -24,6 +25,7 @@ export type NetworkDriverFactory = (ctx: DriverContext) => NetworkDriver;
 /** Registered storage drivers, by LXD driver name. */
 export const storageDrivers: Readonly<Record<string, StorageDriverFactory>> = {
   dir: (ctx) => new DirStorageDriver(ctx),
+  btrfs: (ctx) => new BtrfsStorageDriver(ctx),
 };
 /** Registered instance drivers, by instance type. */
 export const instanceDrivers: Readonly<Record<string, InstanceDriverFactory>> = {

@@ -59,6 +59,7 @@ export class FsImageStore implements ImageStore {
     return store;
   }
 
+  /** Imports a unified tarball; see {@link ImageStore.importUnified}. */
   async importUnified(tarball: Readable, options: ImportOptions, signal: AbortSignal): Promise<ImageInfo> {
     const tmp = this.tmpPath();
     try {
@@ -87,6 +88,10 @@ export class FsImageStore implements ImageStore {
     }
   }
 
+  /**
+   * Reads `metadataTar` to its end before it starts on `rootfs` (the fingerprint hashes them in
+   * that order), so the two streams must not depend on each other being drained concurrently.
+   */
   async importSplit(metadataTar: Readable, rootfs: Readable, options: ImportOptions, signal: AbortSignal): Promise<ImageInfo> {
     const metaTmp = this.tmpPath();
     const rootTmp = this.tmpPath();

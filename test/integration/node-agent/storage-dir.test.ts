@@ -5,28 +5,15 @@ import { strict as assert } from 'node:assert';
 import { lstat, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { storageDrivers } from '../../../src/node-agent/drivers/registry.js';
-import type { StorageDriver } from '../../../src/node-agent/drivers/storage-driver.js';
 import { buildBusyboxImage } from '../../../src/node-agent/images/busybox.js';
 import { FsImageStore } from '../../../src/node-agent/images/fs-image-store.js';
-import { agentPaths, type PoolSpec } from '../../../src/node-agent/types.js';
 import { ErrorCode, isShoalError, silentLogger } from '../../../src/shared/index.js';
+import { makeDirPool } from '../../support/storage-pools.js';
 import { CleanupStack } from '../../support/storage-cleanup.js';
-import { describeStorageDriverContract, type StorageContractFixture } from '../../support/storage-driver-contract.js';
+import { describeStorageDriverContract } from '../../support/storage-driver-contract.js';
 
 const sig = (): AbortSignal => AbortSignal.timeout(60_000);
 const invalid = (err: unknown): boolean => isShoalError(err, ErrorCode.InvalidArgument);
-
-async function makeDirPool(cleanup: CleanupStack, config: Record<string, string> = {}): Promise<StorageContractFixture> {
-  const paths = agentPaths(await cleanup.tempDir('dir'));
-  const factory = storageDrivers['dir'];
-  assert.ok(factory, 'dir driver registered');
-  const driver: StorageDriver = factory({ paths, log: silentLogger() });
-  const pool: PoolSpec = { name: 'sst-dir', driver: 'dir', config };
-  cleanup.add('dir pool', () => driver.deletePool(pool, AbortSignal.timeout(60_000)));
-  const effective = await driver.createPool(pool, sig());
-  return { driver, pool: { ...pool, config: effective }, paths };
-}
 
 describe('src/node-agent/drivers/storage/dir', () => {
   describeStorageDriverContract('dir', (cleanup) => makeDirPool(cleanup));

@@ -103,6 +103,17 @@ export async function listNames(dir: string): Promise<string[]> {
   }
 }
 
+/** All entries of `dir`; [] when it is missing or not a directory. */
+async function listNamesRaw(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw err;
+  }
+}
+
 /** Leftover temp entries (from a crash) in the pool's volume directories. */
 export async function listTempEntries(root: string): Promise<string[]> {
   const out: string[] = [];
@@ -120,7 +131,7 @@ export async function listTempEntries(root: string): Promise<string[]> {
     }
     if (d.endsWith('-snapshots')) {
       for (const vol of names.filter((n) => !n.startsWith('.'))) {
-        for (const s of await readdir(join(dir, vol)).catch(() => [] as string[])) {
+        for (const s of await listNamesRaw(join(dir, vol))) {
           if (s.startsWith(TMP_PREFIX)) out.push(join(dir, vol, s));
         }
       }

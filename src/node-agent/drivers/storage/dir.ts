@@ -140,6 +140,10 @@ export class DirStorageDriver extends VfsStorageDriver {
     this.checkQuota(sizeBytes);
   }
 
+  protected override async quotaOf(_pool: PoolSpec, _path: string, _signal: AbortSignal): Promise<number> {
+    return 0;
+  }
+
   protected async usageOf(_pool: PoolSpec, path: string, signal: AbortSignal): Promise<{ usedBytes: number; quotaBytes: number }> {
     return { usedBytes: await duBytes(path, signal), quotaBytes: 0 };
   }

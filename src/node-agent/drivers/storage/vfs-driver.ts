@@ -51,6 +51,10 @@ export abstract class VfsStorageDriver implements StorageDriver {
   protected abstract applyQuota(pool: PoolSpec, path: string, sizeBytes: number | undefined, signal: AbortSignal): Promise<void>;
   /** Used bytes and quota (0 = none) of the volume at `path`. */
   protected abstract usageOf(pool: PoolSpec, path: string, signal: AbortSignal): Promise<{ usedBytes: number; quotaBytes: number }>;
+  /** The quota (0 = none) of the volume at `path`; cheaper than usageOf when only the quota matters. */
+  protected async quotaOf(pool: PoolSpec, path: string, signal: AbortSignal): Promise<number> {
+    return (await this.usageOf(pool, path, signal)).quotaBytes;
+  }
   /** Rejects a quota the driver cannot enforce before any work starts (pure). */
   protected abstract checkQuota(sizeBytes: number | undefined): void;
   /** Seals a freshly unpacked image volume (btrfs: read-only). */
@@ -164,7 +168,7 @@ export abstract class VfsStorageDriver implements StorageDriver {
       await this.withReverter(async (r) => {
         r.add(`temporary volume ${tmp}`, () => this.removeTree(pool, tmp, AbortSignal.timeout(60_000)));
         await this.clone(pool, src, tmp, false, signal);
-        const { quotaBytes } = await this.usageOf(pool, src, signal);
+        const quotaBytes = await this.quotaOf(pool, src, signal);
         if (quotaBytes > 0) await this.applyQuota(pool, tmp, quotaBytes, signal);
         await rename(tmp, dst);
       });
@@ -193,8 +197,10 @@ export abstract class VfsStorageDriver implements StorageDriver {
     const from = this.volumePath(pool, volume);
     const to = this.volumePath(pool, target);
     if (volume.type === 'image') throw errors.invalid('Image volumes cannot be renamed');
-    await this.lock(pool, volume, () =>
-      this.lock(pool, target, async () => {
+    // Both names are locked, in a fixed order so opposite renames cannot deadlock.
+    const [first, second] = volume.name < newName ? [volume, target] : [target, volume];
+    await this.lock(pool, first, () =>
+      this.lock(pool, second, async () => {
         const fromExists = await exists(from);
         if (!fromExists && (await exists(to))) return; // a retried rename
         if (!fromExists) throw errors.notFound(`Volume "${volume.name}" not found on storage pool "${pool.name}"`);
@@ -261,7 +267,7 @@ export abstract class VfsStorageDriver implements StorageDriver {
         await this.clone(pool, snap, fresh, false, signal);
         const hadVolume = await exists(path);
         if (hadVolume) {
-          const { quotaBytes } = await this.usageOf(pool, path, signal);
+          const quotaBytes = await this.quotaOf(pool, path, signal);
           if (quotaBytes > 0) await this.applyQuota(pool, fresh, quotaBytes, signal);
           await rename(path, old);
           r.add(`volume "${volume.name}" moved aside`, () => rename(old, path));
