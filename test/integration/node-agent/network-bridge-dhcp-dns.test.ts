@@ -110,12 +110,16 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       await f.driver.addHost(net.name, { instance: 'beta', device: 'eth0', hwaddr: b.hwaddr }, signal);
       await hosts.dhcp(a, 'alpha');
       const lb = await hosts.dhcp(b, 'beta');
+      const pid = await pidOf(net.name);
       await f.driver.removeHost(net.name, 'beta', signal);
+      assert.equal(await pidOf(net.name), pid, 'released by DHCPRELEASE, without a restart');
       const leases = await f.driver.leases(net.name, signal);
       assert.deepEqual(leases.map((l) => l.hostname), ['alpha']);
       assert.equal(await hosts.lookup(a, 'beta', net.gw), null);
       assert.notEqual(await hosts.lookup(a, 'alpha', net.gw), null, 'other hosts keep their names');
-      void lb;
+      const c = await hosts.addHost('c', net.name);
+      await f.driver.addHost(net.name, { instance: 'gamma', device: 'eth0', hwaddr: c.hwaddr, ipv4: lb.ip }, signal);
+      assert.equal((await hosts.dhcp(c, 'gamma')).ip, lb.ip, 'the released address can be pinned by another host');
     });
 
     it('uses dns.domain and serves DHCP without DNS when dns.mode=none', async () => {

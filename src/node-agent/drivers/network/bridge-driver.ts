@@ -8,6 +8,7 @@
  * live in `dnsmasq.hosts/` and are picked up by dnsmasq without a restart.
  */
 import { randomInt } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   Reverter,
   RevertIncompleteError,
@@ -21,7 +22,7 @@ import {
 } from '../../../shared/index.js';
 import type { AgentPaths, ConfigMap, InterfaceState, NetworkLease, NetworkSpec } from '../../types.js';
 import type { NetworkDriver, NetworkHost } from '../network-driver.js';
-import { parseSubnet, type Ipv4Interface } from './addresses.js';
+import { formatIpv4, parseSubnet, type Ipv4Interface } from './addresses.js';
 import {
   configureBridge,
   createBridge,
@@ -35,6 +36,7 @@ import {
 } from './bridge.js';
 import { effectiveConfig, networkNameProblem, parseBridgeConfig, type BridgeSettings } from './bridge-config.js';
 import { addHostEntry, pinProblem, removeHostEntries } from './bridge-hosts.js';
+import { sendDhcpReleases } from './dhcp-release.js';
 import { DnsmasqSupervisor, DNSMASQ_BINARY } from './dnsmasq.js';
 import { renderDnsmasqConfig, type UpstreamDns } from './dnsmasq-config.js';
 import { mergeLeases } from './dnsmasq-files.js';
@@ -260,13 +262,17 @@ export class BridgeNetworkDriver implements NetworkDriver {
       if (!record) return;
       const released = await removeHostEntries(files, instance);
       if (released.length === 0) return;
-      const leases = await readLeases(files);
-      if (!leases.some((l) => released.includes(l.hwaddr))) {
-        this.supervisor.reload(name);
-        return;
-      }
-      // dnsmasq keeps leases in memory and only re-reads its lease file at start: release the
-      // instance's lease by restarting it on a lease file without that MAC.
+      this.supervisor.reload(name);
+      const held = (await readLeases(files)).filter((l) => released.includes(l.hwaddr));
+      const ipv4 = this.settingsOf(name, record.effective).ipv4;
+      if (held.length === 0 || ipv4.kind !== 'static' || this.supervisor.pidOf(name) === null) return;
+      // Release the instance's leases as LXD does: a DHCPRELEASE on the client's behalf.
+      await sendDhcpReleases(formatIpv4(ipv4.gateway.address), held, () => randomInt(2 ** 32));
+      const gone = async (): Promise<boolean> => !(await readLeases(files)).some((l) => released.includes(l.hwaddr));
+      for (let i = 0; i < 50 && !(await gone()); i++) await delay(20);
+      if (await gone()) return;
+      // dnsmasq ignored the release: restart it on a lease file without those MACs.
+      this.log.warn({ network: name, instance }, 'DHCP release ignored, restarting dnsmasq to drop the lease');
       await this.supervisor.stop(name, files, signal);
       const kept = ((await readNetworkFile(files.leases)) ?? '')
         .split('\n')

@@ -51,8 +51,8 @@ describe('src/node-agent/drivers/network/dnsmasq-files', () => {
         '',
       ].join('\n');
       assert.deepEqual(parseLeases(text), [
-        { expiresAtSec: 1795436888, hwaddr: '02:00:00:00:99:0b', address: '10.172.99.50', hostname: 'bee' },
-        { expiresAtSec: 0, hwaddr: '02:00:00:00:99:0a', address: '10.172.99.54', hostname: '' },
+        { expiresAtSec: 1795436888, hwaddr: '02:00:00:00:99:0b', address: '10.172.99.50', hostname: 'bee', clientId: '01:02:00:00:00:99:0b' },
+        { expiresAtSec: 0, hwaddr: '02:00:00:00:99:0a', address: '10.172.99.54', hostname: '', clientId: '' },
       ]);
     });
   });
@@ -65,10 +65,10 @@ describe('src/node-agent/drivers/network/dnsmasq-files', () => {
         { file: 'idle.eth0', hwaddr: '00:16:3e:00:00:03', ipv4: '10.172.3.60', name: 'idle' },
       ];
       const leases = [
-        { expiresAtSec: 2000, hwaddr: '00:16:3e:00:00:01', address: '10.172.3.50', hostname: 'whatever' },
-        { expiresAtSec: 3000, hwaddr: '00:16:3e:00:00:02', address: '10.172.3.9', hostname: 'client-name' },
-        { expiresAtSec: 4000, hwaddr: '02:00:00:00:00:09', address: '10.172.3.100', hostname: 'stranger' },
-        { expiresAtSec: 0, hwaddr: '02:00:00:00:00:0a', address: '10.172.3.101', hostname: '' },
+        { expiresAtSec: 2000, hwaddr: '00:16:3e:00:00:01', address: '10.172.3.50', hostname: 'whatever', clientId: '' },
+        { expiresAtSec: 3000, hwaddr: '00:16:3e:00:00:02', address: '10.172.3.9', hostname: 'client-name', clientId: '' },
+        { expiresAtSec: 4000, hwaddr: '02:00:00:00:00:09', address: '10.172.3.100', hostname: 'stranger', clientId: '' },
+        { expiresAtSec: 0, hwaddr: '02:00:00:00:00:0a', address: '10.172.3.101', hostname: '', clientId: '' },
       ];
       assert.deepEqual(mergeLeases(entries, leases), [
         { hostname: 'web', hwaddr: '00:16:3e:00:00:02', address: '10.172.3.9', type: 'dynamic', expiresAt: 3_000_000 },
