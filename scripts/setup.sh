@@ -18,6 +18,7 @@ done
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 packages=(lxc dnsmasq-base nftables btrfs-progs squashfs-tools busybox-static iproute2 uidmap xz-utils
+  attr rsync zstd bzip2 util-linux e2fsprogs
   ca-certificates openssl "${extra[@]}")
 missing=()
 for p in "${packages[@]}"; do

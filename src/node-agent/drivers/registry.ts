@@ -5,6 +5,7 @@
 import type { Logger } from '../../shared/index.js';
 import type { AgentPaths } from '../types.js';
 import type { InstanceDriver } from './instance-driver.js';
+import { LxcInstanceDriver } from './lxc/lxc-driver.js';
 import type { NetworkDriver } from './network-driver.js';
 import { BridgeNetworkDriver } from './network/bridge-driver.js';
 import type { StorageDriver } from './storage-driver.js';
@@ -22,7 +23,9 @@ export type NetworkDriverFactory = (ctx: DriverContext) => NetworkDriver;
 /** Registered storage drivers, by LXD driver name. */
 export const storageDrivers: Readonly<Record<string, StorageDriverFactory>> = {};
 /** Registered instance drivers, by instance type. */
-export const instanceDrivers: Readonly<Record<string, InstanceDriverFactory>> = {};
+export const instanceDrivers: Readonly<Record<string, InstanceDriverFactory>> = {
+  container: (ctx) => new LxcInstanceDriver({ paths: ctx.paths, log: ctx.log.child({ component: 'lxc' }) }),
+};
 /** Registered network drivers, by network type. */
 export const networkDrivers: Readonly<Record<string, NetworkDriverFactory>> = {
   bridge: (ctx) => new BridgeNetworkDriver(ctx),
