@@ -198,7 +198,9 @@ export class BridgeNetworkDriver implements NetworkDriver {
           if (e.ipv4 === null) continue;
           if (!gateway) throw errors.precondition(`Network "${spec.name}" has static leases, IPv4 cannot be removed`);
           if (pinProblem(gateway, e.ipv4) !== null) {
-            throw errors.precondition(`Static lease ${e.ipv4} of "${e.name}" is outside the new subnet of "${spec.name}"`);
+            throw errors.precondition(
+              `Static lease ${e.ipv4} of "${e.name}" is outside the new subnet of "${spec.name}"`,
+            );
           }
         }
         r.add(`previous configuration of network "${spec.name}"`, () =>
@@ -309,11 +311,20 @@ export class BridgeNetworkDriver implements NetworkDriver {
       link = await showLink(name, signal);
       if (!link) throw errors.internal(`Bridge "${name}" vanished after creation`);
     }
-    await configureBridge(link, { mtu: settings.mtu, hwaddr: settings.hwaddr ?? stableBridgeMac(name), gateway }, signal);
+    await configureBridge(
+      link,
+      { mtu: settings.mtu, hwaddr: settings.hwaddr ?? stableBridgeMac(name), gateway },
+      signal,
+    );
     if (gateway && settings.routing) await enableIpv4Forwarding();
 
     // The nftables table.
-    const ruleset = renderRuleset({ network: name, subnet: gateway?.subnet ?? null, nat: settings.nat, firewall: settings.firewall });
+    const ruleset = renderRuleset({
+      network: name,
+      subnet: gateway?.subnet ?? null,
+      nat: settings.nat,
+      firewall: settings.firewall,
+    });
     if (ruleset) {
       const existed = await tableExists(name, signal);
       await applyRuleset(ruleset, signal);
@@ -358,7 +369,8 @@ export class BridgeNetworkDriver implements NetworkDriver {
     await step(`nftables table of "${name}"`, () => deleteTable(name, signal));
     await step(`bridge "${name}"`, async () => {
       const link = await showLink(name, signal);
-      if (link && (isShoalBridge(link) || (record && link.linkinfo?.info_kind === 'bridge'))) await deleteLink(name, signal);
+      if (link && (isShoalBridge(link) || (record && link.linkinfo?.info_kind === 'bridge')))
+        await deleteLink(name, signal);
     });
     await step(`directory "${files.dir}"`, () => removeNetworkDir(files));
     if (remaining.length > 0) throw new RevertIncompleteError(remaining, firstErr);
@@ -366,9 +378,19 @@ export class BridgeNetworkDriver implements NetworkDriver {
   }
 
   /** The gateway for `config` (see {@link SubnetAllocator.allocate}); an existing network keeps its subnet under `auto`. */
-  private gatewayFor(name: string, config: ConfigMap, record: NetworkRecord | null, signal: AbortSignal): Promise<Ipv4Interface | null> {
+  private gatewayFor(
+    name: string,
+    config: ConfigMap,
+    record: NetworkRecord | null,
+    signal: AbortSignal,
+  ): Promise<Ipv4Interface | null> {
     const current = record ? this.settingsOf(name, record.effective).ipv4 : null;
-    return this.subnets.allocate(name, this.settingsOf(name, config).ipv4, current?.kind === 'static' ? current.gateway : null, signal);
+    return this.subnets.allocate(
+      name,
+      this.settingsOf(name, config).ipv4,
+      current?.kind === 'static' ? current.gateway : null,
+      signal,
+    );
   }
 
   private settingsOf(name: string, config: ConfigMap): BridgeSettings {

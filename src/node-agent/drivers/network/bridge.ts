@@ -93,7 +93,8 @@ export async function configureBridge(link: IpLink, layout: BridgeLayout, signal
   const name = link.ifname;
   const mtu = layout.mtu ?? 1500;
   if (link.mtu !== mtu) await ip(['link', 'set', 'dev', name, 'mtu', String(mtu)], signal);
-  if (link.address?.toLowerCase() !== layout.hwaddr) await ip(['link', 'set', 'dev', name, 'address', layout.hwaddr], signal);
+  if (link.address?.toLowerCase() !== layout.hwaddr)
+    await ip(['link', 'set', 'dev', name, 'address', layout.hwaddr], signal);
   const want = layout.gateway ? formatInterface(layout.gateway) : null;
   const have = (link.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
   if (!(have.length === (want ? 1 : 0) && (want === null || have[0] === want))) {

@@ -35,12 +35,18 @@ function ipv4Bytes(address: string): number[] {
 }
 
 /** Sends a DHCPRELEASE for each lease to `server:67`. Resolves once the datagrams are sent. */
-export async function sendDhcpReleases(server: string, leases: readonly DnsmasqLease[], xid: () => number): Promise<void> {
+export async function sendDhcpReleases(
+  server: string,
+  leases: readonly DnsmasqLease[],
+  xid: () => number,
+): Promise<void> {
   const sock = createSocket('udp4');
   try {
     for (const lease of leases) {
       const pkt = dhcpReleasePacket(lease, server, xid());
-      await new Promise<void>((resolve, reject) => sock.send(pkt, 67, server, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        sock.send(pkt, 67, server, (err) => (err ? reject(err) : resolve())),
+      );
     }
   } finally {
     sock.close();

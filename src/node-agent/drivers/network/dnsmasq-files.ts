@@ -89,7 +89,10 @@ export function parseLeases(text: string): DnsmasqLease[] {
       hwaddr: mac.toLowerCase(),
       address,
       hostname: hostname === undefined || hostname === '*' ? '' : hostname,
-      clientId: clientId === undefined || clientId === '*' || !/^[0-9a-f]{2}(:[0-9a-f]{2})*$/i.test(clientId) ? '' : clientId.toLowerCase(),
+      clientId:
+        clientId === undefined || clientId === '*' || !/^[0-9a-f]{2}(:[0-9a-f]{2})*$/i.test(clientId)
+          ? ''
+          : clientId.toLowerCase(),
     });
   }
   return out;
@@ -105,7 +108,8 @@ export function mergeLeases(entries: readonly HostEntry[], leases: readonly Dnsm
   const out: NetworkLease[] = [];
   const byMac = new Map(entries.map((e) => [e.hwaddr, e]));
   for (const e of entries) {
-    if (e.ipv4 !== null) out.push({ hostname: e.name, hwaddr: e.hwaddr, address: e.ipv4, type: 'static', expiresAt: 0 });
+    if (e.ipv4 !== null)
+      out.push({ hostname: e.name, hwaddr: e.hwaddr, address: e.ipv4, type: 'static', expiresAt: 0 });
   }
   for (const l of leases) {
     const entry = byMac.get(l.hwaddr);

@@ -5,7 +5,13 @@ import { dhcpReleasePacket } from '../../../../../src/node-agent/drivers/network
 
 describe('src/node-agent/drivers/network/dhcp-release', () => {
   describe('dhcpReleasePacket', () => {
-    const lease = { expiresAtSec: 0, hwaddr: '02:00:00:00:99:0b', address: '10.172.3.50', hostname: 'b', clientId: '01:02:00:00:00:99:0b' };
+    const lease = {
+      expiresAtSec: 0,
+      hwaddr: '02:00:00:00:99:0b',
+      address: '10.172.3.50',
+      hostname: 'b',
+      clientId: '01:02:00:00:00:99:0b',
+    };
     it('carries the client address, MAC, server id and client id', () => {
       const p = dhcpReleasePacket(lease, '10.172.3.1', 0xdeadbeef);
       assert.deepEqual([p[0], p[1], p[2]], [1, 1, 6]);

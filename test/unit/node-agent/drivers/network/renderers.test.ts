@@ -22,7 +22,13 @@ const gateway = parseInterface('10.172.3.1/24')!;
 describe('src/node-agent/drivers/network/dnsmasq-config', () => {
   describe('renderDnsmasqConfig', () => {
     it('renders the default network like LXD with the host resolver upstream', () => {
-      const text = renderDnsmasqConfig({ network: 'shoalbr0', gateway, settings: settings({}), files, upstream: 'host' });
+      const text = renderDnsmasqConfig({
+        network: 'shoalbr0',
+        gateway,
+        settings: settings({}),
+        files,
+        upstream: 'host',
+      });
       assertGolden('node-agent/dnsmasq-default.conf', text);
     });
     it('renders ranges, expiry, MTU, domain, raw config and no upstream', () => {
@@ -38,8 +44,20 @@ describe('src/node-agent/drivers/network/dnsmasq-config', () => {
       assertGolden('node-agent/dnsmasq-full.conf', text);
     });
     it('renders DNS only without DHCP, and DHCP only with dns.mode=none', () => {
-      const dnsOnly = renderDnsmasqConfig({ network: 'shoalbr0', gateway, settings: settings({ 'ipv4.dhcp': 'false' }), files, upstream: 'none' });
-      const dhcpOnly = renderDnsmasqConfig({ network: 'shoalbr0', gateway, settings: settings({ 'dns.mode': 'none' }), files, upstream: 'none' });
+      const dnsOnly = renderDnsmasqConfig({
+        network: 'shoalbr0',
+        gateway,
+        settings: settings({ 'ipv4.dhcp': 'false' }),
+        files,
+        upstream: 'none',
+      });
+      const dhcpOnly = renderDnsmasqConfig({
+        network: 'shoalbr0',
+        gateway,
+        settings: settings({ 'dns.mode': 'none' }),
+        files,
+        upstream: 'none',
+      });
       assertGolden('node-agent/dnsmasq-dns-only.conf', dnsOnly);
       assertGolden('node-agent/dnsmasq-dhcp-only.conf', dhcpOnly);
       assert.ok(!dnsOnly.includes('dhcp-range'));
@@ -50,7 +68,7 @@ describe('src/node-agent/drivers/network/dnsmasq-config', () => {
 
 describe('src/node-agent/drivers/network/nftables', () => {
   describe('renderRuleset', () => {
-    it('renders NAT and accept rules in the network\'s own table', () => {
+    it("renders NAT and accept rules in the network's own table", () => {
       const text = renderRuleset({ network: 'shoalbr0', subnet: gateway.subnet, nat: true, firewall: true });
       assert.ok(text);
       assertGolden('node-agent/nftables-nat.nft', text);
