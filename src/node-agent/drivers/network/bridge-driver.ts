@@ -242,7 +242,7 @@ export class BridgeNetworkDriver implements NetworkDriver {
     return mergeLeases(await readHostEntries(files), live);
   }
 
-  async addHost(name: string, host: NetworkHost, signal: AbortSignal): Promise<void> {
+  async addHost(name: string, host: NetworkHost, _signal: AbortSignal): Promise<void> {
     this.checkName(name);
     await this.locked(name, async () => {
       const files = this.files(name);
@@ -252,7 +252,6 @@ export class BridgeNetworkDriver implements NetworkDriver {
       const gateway = settings.ipv4.kind === 'static' ? settings.ipv4.gateway : null;
       const changed = await addHostEntry(name, files, gateway, host, this.clock.now());
       if (changed === 'replaced') this.supervisor.reload(name);
-      void signal;
     });
   }
 
@@ -302,20 +301,19 @@ export class BridgeNetworkDriver implements NetworkDriver {
     const gateway = settings.ipv4.kind === 'static' ? settings.ipv4.gateway : null;
 
     // The bridge.
-    let link = await showLink(name, signal);
+    const link = await showLink(name, signal);
     if (link && !isShoalBridge(link)) throw errors.exists(`Interface "${name}" already exists on this host`);
     const freshBridge = !link;
-    if (!link) {
-      await createBridge(name, signal);
-      r.add(`bridge "${name}"`, () => deleteLink(name, new AbortController().signal));
-      link = await showLink(name, signal);
-      if (!link) throw errors.internal(`Bridge "${name}" vanished after creation`);
+    const layout = { mtu: settings.mtu, hwaddr: settings.hwaddr ?? stableBridgeMac(name), gateway };
+    if (link) {
+      await configureBridge(link, layout, signal);
+    } else {
+      r.add(`bridge "${name}"`, async () => {
+        const none = new AbortController().signal;
+        if (await showLink(name, none)) await deleteLink(name, none);
+      });
+      await createBridge(name, layout, signal);
     }
-    await configureBridge(
-      link,
-      { mtu: settings.mtu, hwaddr: settings.hwaddr ?? stableBridgeMac(name), gateway },
-      signal,
-    );
     if (gateway && settings.routing) await enableIpv4Forwarding();
 
     // The nftables table.
@@ -364,7 +362,11 @@ export class BridgeNetworkDriver implements NetworkDriver {
         firstErr ??= err;
       }
     };
-    const record = await readRecord(files).catch(() => null);
+    const record = await readRecord(files).catch((err: unknown) => {
+      // A corrupt network.json must not block removing what the network owns; the dir goes too.
+      this.log.warn({ err, network: name }, 'unreadable network record, deleting anyway');
+      return null;
+    });
     await step(`dnsmasq of "${name}"`, () => this.supervisor.stop(name, files, signal));
     await step(`nftables table of "${name}"`, () => deleteTable(name, signal));
     await step(`bridge "${name}"`, async () => {
