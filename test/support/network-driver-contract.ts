@@ -95,16 +95,32 @@ export function describeNetworkDriverContract(title: string, makeHarness: () => 
 
     it('refuses to create an existing network with another config', async () => {
       const { name } = await create({ 'ipv4.address': h.newGateway() });
-      await rejectsWith(h.driver.create(spec(name, { 'ipv4.address': h.newGateway() }), signal), ErrorCode.AlreadyExists, /already exists/);
+      await rejectsWith(
+        h.driver.create(spec(name, { 'ipv4.address': h.newGateway() }), signal),
+        ErrorCode.AlreadyExists,
+        /already exists/,
+      );
     });
 
     it('refuses unknown keys, bad values and bad names, naming the culprit', async () => {
       const name = h.newName();
-      await rejectsWith(() => h.driver.validate(spec(name, { 'bridge.mode': 'fan' })), ErrorCode.InvalidArgument, /"bridge\.mode"/);
-      await rejectsWith(() => h.driver.validate(spec(name, { 'ipv4.address': 'nope' })), ErrorCode.InvalidArgument, /"ipv4\.address"/);
+      await rejectsWith(
+        () => h.driver.validate(spec(name, { 'bridge.mode': 'fan' })),
+        ErrorCode.InvalidArgument,
+        /"bridge\.mode"/,
+      );
+      await rejectsWith(
+        () => h.driver.validate(spec(name, { 'ipv4.address': 'nope' })),
+        ErrorCode.InvalidArgument,
+        /"ipv4\.address"/,
+      );
       await rejectsWith(() => h.driver.validate(spec('0bad', {})), ErrorCode.InvalidArgument, /"0bad"/);
       await rejectsWith(() => h.driver.validate(spec('x'.repeat(16), {})), ErrorCode.InvalidArgument, /name/);
-      await rejectsWith(h.driver.create(spec(name, { 'ipv4.nat': 'sometimes' }), signal), ErrorCode.InvalidArgument, /"ipv4\.nat"/);
+      await rejectsWith(
+        h.driver.create(spec(name, { 'ipv4.nat': 'sometimes' }), signal),
+        ErrorCode.InvalidArgument,
+        /"ipv4\.nat"/,
+      );
       await h.assertGone(name);
       h.driver.validate(spec(name, { 'user.anything': 'goes', 'ipv6.address': 'none' }));
     });
@@ -157,10 +173,26 @@ export function describeNetworkDriverContract(title: string, makeHarness: () => 
         { hostname: 'c1', hwaddr: a.hwaddr, address: a.ipv4, type: 'static', expiresAt: 0 },
       ]);
       const other = { instance: 'c3', device: 'eth0', hwaddr: '00:16:3e:00:00:a3' };
-      await rejectsWith(h.driver.addHost(name, { ...other, ipv4: a.ipv4 }, signal), ErrorCode.AlreadyExists, /already used/);
-      await rejectsWith(h.driver.addHost(name, { ...other, hwaddr: a.hwaddr }, signal), ErrorCode.AlreadyExists, /already used/);
-      await rejectsWith(h.driver.addHost(name, { ...other, ipv4: '192.0.2.10' }, signal), ErrorCode.InvalidArgument, /outside/);
-      await rejectsWith(h.driver.addHost(name, { ...other, ipv4: hostOf(gw, 1) }, signal), ErrorCode.InvalidArgument, /gateway/);
+      await rejectsWith(
+        h.driver.addHost(name, { ...other, ipv4: a.ipv4 }, signal),
+        ErrorCode.AlreadyExists,
+        /already used/,
+      );
+      await rejectsWith(
+        h.driver.addHost(name, { ...other, hwaddr: a.hwaddr }, signal),
+        ErrorCode.AlreadyExists,
+        /already used/,
+      );
+      await rejectsWith(
+        h.driver.addHost(name, { ...other, ipv4: '192.0.2.10' }, signal),
+        ErrorCode.InvalidArgument,
+        /outside/,
+      );
+      await rejectsWith(
+        h.driver.addHost(name, { ...other, ipv4: hostOf(gw, 1) }, signal),
+        ErrorCode.InvalidArgument,
+        /gateway/,
+      );
       await rejectsWith(h.driver.addHost(name, { ...other, hwaddr: 'nope' }, signal), ErrorCode.InvalidArgument, /MAC/);
       await rejectsWith(h.driver.addHost(h.newName(), other, signal), ErrorCode.NotFound);
       await h.driver.removeHost(name, 'c1', signal);

@@ -72,7 +72,11 @@ export class NetnsHosts {
   /** A fresh locally administered MAC. */
   nextMac(): string {
     this.macCounter++;
-    const rnd = [0, 0, 0].map(() => Math.floor(Math.random() * 256).toString(16).padStart(2, '0'));
+    const rnd = [0, 0, 0].map(() =>
+      Math.floor(Math.random() * 256)
+        .toString(16)
+        .padStart(2, '0'),
+    );
     return ['02', rnd[0], rnd[1], rnd[2], '00', this.macCounter.toString(16).padStart(2, '0')].join(':');
   }
 
@@ -106,8 +110,26 @@ export class NetnsHosts {
     const started = performance.now();
     await run(
       'ip',
-      ['netns', 'exec', host.ns, 'busybox', 'udhcpc', '-i', 'eth0', '-s', join(dir, 'udhcpc.sh'), '-x', `hostname:${hostname}`,
-        '-q', '-n', '-f', '-t', '5', '-T', '1'],
+      [
+        'netns',
+        'exec',
+        host.ns,
+        'busybox',
+        'udhcpc',
+        '-i',
+        'eth0',
+        '-s',
+        join(dir, 'udhcpc.sh'),
+        '-x',
+        `hostname:${hostname}`,
+        '-q',
+        '-n',
+        '-f',
+        '-t',
+        '5',
+        '-T',
+        '1',
+      ],
       { env: { UDHCPC_OUT: out }, timeoutMs: 30_000 },
     );
     const ms = performance.now() - started;
@@ -152,7 +174,9 @@ export class NetnsHosts {
   /** Starts a TCP server in the namespace that answers each connection with the peer's address. */
   async serveRemoteAddress(host: TestHost, address: string, port: number): Promise<void> {
     const code = `require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(${port}, '${address}', () => console.log('ready'))`;
-    const child = spawnChild('ip', ['netns', 'exec', host.ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnChild('ip', ['netns', 'exec', host.ns, process.execPath, '-e', code], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.children.push(child);
     await new Promise<void>((resolve, reject) => {
       child.stdout?.once('data', () => resolve());
@@ -191,7 +215,8 @@ export class NetnsHosts {
     for (const l of this.links.splice(0)) {
       await attempt(`link ${l}`, async () => {
         const r = await run('ip', ['-j', 'link', 'show'], {});
-        if ((JSON.parse(r.stdout) as { ifname: string }[]).some((x) => x.ifname === l)) await run('ip', ['link', 'del', l]);
+        if ((JSON.parse(r.stdout) as { ifname: string }[]).some((x) => x.ifname === l))
+          await run('ip', ['link', 'del', l]);
       });
     }
     for (const d of this.dirs.splice(0)) await attempt(`dir ${d}`, () => rm(d, { recursive: true, force: true }));
@@ -219,7 +244,12 @@ export async function leftovers(tag: string): Promise<string[]> {
   const tables = (await run('nft', ['list', 'tables'])).stdout.split('\n');
   out.push(...tables.filter((t) => t.includes(` ${tag}`)).map((t) => t.trim()));
   const ps = await run('sh', ['-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done']);
-  out.push(...ps.stdout.split('\n').filter((l) => l.includes('dnsmasq') && l.includes(`/${tag}`)).map((l) => `process ${l.trim()}`));
+  out.push(
+    ...ps.stdout
+      .split('\n')
+      .filter((l) => l.includes('dnsmasq') && l.includes(`/${tag}`))
+      .map((l) => `process ${l.trim()}`),
+  );
   return out;
 }
 
@@ -229,7 +259,10 @@ export async function leftovers(tag: string): Promise<string[]> {
  * A last line of defence after a test that failed before its own cleanup.
  */
 export async function forceCleanup(tag: string): Promise<void> {
-  const ps = await run('sh', ['-c', 'for p in /proc/[0-9]*; do printf "%s " "${p#/proc/}"; tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done']);
+  const ps = await run('sh', [
+    '-c',
+    'for p in /proc/[0-9]*; do printf "%s " "${p#/proc/}"; tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done',
+  ]);
   for (const line of ps.stdout.split('\n')) {
     if (!line.includes('dnsmasq') || !line.includes(`/${tag}`)) continue;
     try {

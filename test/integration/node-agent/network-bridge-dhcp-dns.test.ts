@@ -8,7 +8,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfigMap } from '../../../src/node-agent/types.js';
 import { NetnsHosts, udpPortRefused } from '../../support/network-hosts.js';
-import { RUN_TAG, bridgeFixture, newGateway, newNetworkName, type BridgeFixture } from '../../support/network-harness.js';
+import {
+  RUN_TAG,
+  bridgeFixture,
+  newGateway,
+  newNetworkName,
+  type BridgeFixture,
+} from '../../support/network-harness.js';
 
 const signal = new AbortController().signal;
 
@@ -55,18 +61,27 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
 
       const leases = await f.driver.leases(net.name, signal);
       assert.deepEqual(
-        leases.map((l) => ({ hostname: l.hostname, hwaddr: l.hwaddr, address: l.address, type: l.type })).sort((x, y) => x.hostname.localeCompare(y.hostname)),
+        leases
+          .map((l) => ({ hostname: l.hostname, hwaddr: l.hwaddr, address: l.address, type: l.type }))
+          .sort((x, y) => x.hostname.localeCompare(y.hostname)),
         [
           { hostname: 'alpha', hwaddr: a.hwaddr, address: la.ip, type: 'dynamic' },
           { hostname: 'beta', hwaddr: b.hwaddr, address: lb.ip, type: 'dynamic' },
         ],
       );
-      assert.ok(leases.every((l) => l.expiresAt > Date.now() + 50 * 60_000), 'leases last about an hour');
+      assert.ok(
+        leases.every((l) => l.expiresAt > Date.now() + 50 * 60_000),
+        'leases last about an hour',
+      );
 
       assert.equal(await hosts.lookup(a, 'beta', net.gw), lb.ip);
       assert.equal(await hosts.lookup(a, 'beta.shoal', net.gw), lb.ip);
       assert.equal(await hosts.lookup(b, 'alpha', net.gw), la.ip);
-      assert.equal(await hosts.lookup(a, 'sends-another-name', net.gw), null, 'the instance name wins over the client hostname');
+      assert.equal(
+        await hosts.lookup(a, 'sends-another-name', net.gw),
+        null,
+        'the instance name wins over the client hostname',
+      );
       assert.equal(await hosts.lookup(a, `_gateway.shoal`, net.gw), net.gw);
 
       await hosts.setResolver(a, net.gw, 'shoal');
@@ -110,12 +125,19 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       await f.driver.addHost(net.name, { instance: 'beta', device: 'eth0', hwaddr: b.hwaddr }, signal);
       await hosts.dhcp(a, 'alpha');
       const lb = await hosts.dhcp(b, 'beta');
+      const pid = await pidOf(net.name);
       await f.driver.removeHost(net.name, 'beta', signal);
+      assert.equal(await pidOf(net.name), pid, 'released by DHCPRELEASE, without a restart');
       const leases = await f.driver.leases(net.name, signal);
-      assert.deepEqual(leases.map((l) => l.hostname), ['alpha']);
+      assert.deepEqual(
+        leases.map((l) => l.hostname),
+        ['alpha'],
+      );
       assert.equal(await hosts.lookup(a, 'beta', net.gw), null);
       assert.notEqual(await hosts.lookup(a, 'alpha', net.gw), null, 'other hosts keep their names');
-      void lb;
+      const c = await hosts.addHost('c', net.name);
+      await f.driver.addHost(net.name, { instance: 'gamma', device: 'eth0', hwaddr: c.hwaddr, ipv4: lb.ip }, signal);
+      assert.equal((await hosts.dhcp(c, 'gamma')).ip, lb.ip, 'the released address can be pinned by another host');
     });
 
     it('uses dns.domain and serves DHCP without DNS when dns.mode=none', async () => {
@@ -139,7 +161,11 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
     it('hands out addresses only from ipv4.dhcp.ranges', async () => {
       const gw = newGateway();
       const prefix = gw.split('.').slice(0, 3).join('.');
-      const net = await network({ 'ipv4.address': gw, 'ipv4.dhcp.ranges': `${prefix}.200-${prefix}.201`, 'ipv4.dhcp.expiry': '30m' });
+      const net = await network({
+        'ipv4.address': gw,
+        'ipv4.dhcp.ranges': `${prefix}.200-${prefix}.201`,
+        'ipv4.dhcp.expiry': '30m',
+      });
       const got = [];
       for (const id of ['a', 'b']) got.push((await hosts.dhcp(await hosts.addHost(id, net.name), id)).ip);
       assert.deepEqual(got.sort(), [`${prefix}.200`, `${prefix}.201`]);

@@ -7,7 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { run } from '../../../src/node-agent/exec.js';
-import { formatInterface, parseSubnet, pickFreeSubnet, subnetsOverlap, parseInterface } from '../../../src/node-agent/drivers/network/addresses.js';
+import {
+  formatInterface,
+  parseSubnet,
+  pickFreeSubnet,
+  subnetsOverlap,
+  parseInterface,
+} from '../../../src/node-agent/drivers/network/addresses.js';
 import { SHOAL_BRIDGE_ALIAS } from '../../../src/node-agent/drivers/network/bridge.js';
 import { nftTableName } from '../../../src/node-agent/drivers/network/nftables.js';
 import type { ConfigMap, NetworkSpec } from '../../../src/node-agent/types.js';
@@ -47,7 +53,10 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
     let hosts: NetnsHosts;
     let networks: string[];
 
-    const create = async (config: ConfigMap, seedName = newNetworkName()): Promise<NetworkSpec & { effective: ConfigMap }> => {
+    const create = async (
+      config: ConfigMap,
+      seedName = newNetworkName(),
+    ): Promise<NetworkSpec & { effective: ConfigMap }> => {
       networks.push(seedName);
       const effective = await f.driver.create({ name: seedName, type: 'bridge', config }, signal);
       return { name: seedName, type: 'bridge', config: effective, effective };
@@ -126,7 +135,10 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       assert.equal(st.state, 'up');
       assert.ok(st.addresses.some((x) => `${x.address}/${x.netmask}` === net.effective['ipv4.address']));
       assert.match((await run('nft', ['list', 'table', 'inet', nftTableName(net.name)])).stdout, /masquerade/);
-      assert.deepEqual((await restarted.leases(net.name, signal)).map((l) => [l.hostname, l.address]), [['alpha', lease.ip]]);
+      assert.deepEqual(
+        (await restarted.leases(net.name, signal)).map((l) => [l.hostname, l.address]),
+        [['alpha', lease.ip]],
+      );
       await run('ip', ['link', 'set', a.hostVeth, 'master', net.name]);
       assert.equal((await hosts.dhcp(a, 'alpha')).ip, lease.ip, 'the host gets its lease back');
     });
@@ -136,7 +148,8 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       networks.push(name);
       await assert.rejects(
         f.driver.create({ name, type: 'bridge', config: { 'raw.dnsmasq': 'no-such-option=1' } }, signal),
-        (err: unknown) => err instanceof ShoalError && err.code === ErrorCode.InvalidArgument && /dnsmasq/.test(err.message),
+        (err: unknown) =>
+          err instanceof ShoalError && err.code === ErrorCode.InvalidArgument && /dnsmasq/.test(err.message),
       );
       await assertNetworkGone(f.paths, name);
     });
@@ -202,10 +215,13 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       const stuck = await bridgeFixture(0, () => 0);
       const names = [0, 1, 2, 3].map(() => newNetworkName());
       try {
-        const effective = await Promise.all(names.map((name) => stuck.driver.create({ name, type: 'bridge', config: {} }, signal)));
+        const effective = await Promise.all(
+          names.map((name) => stuck.driver.create({ name, type: 'bridge', config: {} }, signal)),
+        );
         const subnets = effective.map((e) => parseInterface(e['ipv4.address'] ?? '')!.subnet);
         for (let i = 0; i < subnets.length; i++) {
-          for (let j = i + 1; j < subnets.length; j++) assert.ok(!subnetsOverlap(subnets[i]!, subnets[j]!), `${i} and ${j} overlap`);
+          for (let j = i + 1; j < subnets.length; j++)
+            assert.ok(!subnetsOverlap(subnets[i]!, subnets[j]!), `${i} and ${j} overlap`);
         }
       } finally {
         for (const name of names) await stuck.driver.delete(name, signal);
@@ -222,7 +238,8 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
         const name = newNetworkName();
         await assert.rejects(
           f.driver.create({ name, type: 'bridge', config: { 'ipv4.address': gw } }, signal),
-          (err: unknown) => err instanceof ShoalError && err.code === ErrorCode.AlreadyExists && /overlaps/.test(err.message),
+          (err: unknown) =>
+            err instanceof ShoalError && err.code === ErrorCode.AlreadyExists && /overlaps/.test(err.message),
         );
         await assertNetworkGone(f.paths, name);
       } finally {
@@ -235,7 +252,10 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       const net = await create({ 'ipv4.address': gw });
       const conf = await readFile(join(f.paths.networks, net.name, 'dnsmasq.conf'), 'utf8');
       await assert.rejects(
-        f.driver.update({ name: net.name, type: 'bridge', config: { 'ipv4.address': gw, 'raw.dnsmasq': 'bogus-option' } }, signal),
+        f.driver.update(
+          { name: net.name, type: 'bridge', config: { 'ipv4.address': gw, 'raw.dnsmasq': 'bogus-option' } },
+          signal,
+        ),
         (err: unknown) => err instanceof ShoalError && err.code === ErrorCode.InvalidArgument,
       );
       assert.equal(await readFile(join(f.paths.networks, net.name, 'dnsmasq.conf'), 'utf8'), conf);
@@ -268,7 +288,9 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
         deleteMs.push(performance.now() - t);
       }
       const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
-      console.log(`      network create median ${median(createMs).toFixed(0)} ms, delete median ${median(deleteMs).toFixed(0)} ms`);
+      console.log(
+        `      network create median ${median(createMs).toFixed(0)} ms, delete median ${median(deleteMs).toFixed(0)} ms`,
+      );
       assert.ok(median(createMs) < 5000 && median(deleteMs) < 5000);
     });
   });

@@ -7,7 +7,13 @@ import { run } from '../../../src/node-agent/exec.js';
 import { nftTableName } from '../../../src/node-agent/drivers/network/nftables.js';
 import type { ConfigMap } from '../../../src/node-agent/types.js';
 import { NetnsHosts, type TestHost } from '../../support/network-hosts.js';
-import { RUN_TAG, bridgeFixture, newGateway, newNetworkName, type BridgeFixture } from '../../support/network-harness.js';
+import {
+  RUN_TAG,
+  bridgeFixture,
+  newGateway,
+  newNetworkName,
+  type BridgeFixture,
+} from '../../support/network-harness.js';
 
 const signal = new AbortController().signal;
 const PORT = 9000;

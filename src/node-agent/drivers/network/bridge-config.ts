@@ -17,9 +17,7 @@ import {
 
 /** How the bridge gets its IPv4 gateway address. */
 export type Ipv4Mode =
-  | { readonly kind: 'auto' }
-  | { readonly kind: 'none' }
-  | { readonly kind: 'static'; readonly gateway: Ipv4Interface };
+  { readonly kind: 'auto' } | { readonly kind: 'none' } | { readonly kind: 'static'; readonly gateway: Ipv4Interface };
 
 /** The settings of one bridge network, parsed from its config with defaults applied. */
 export interface BridgeSettings {
@@ -64,7 +62,8 @@ const EXPIRY = /^(\d+[mhdw]?|infinite)$/;
 
 type Check = (value: string) => string | null;
 
-const isBool: Check = (v) => (TRUE_WORDS.has(v.toLowerCase()) || FALSE_WORDS.has(v.toLowerCase()) ? null : 'must be a boolean');
+const isBool: Check = (v) =>
+  TRUE_WORDS.has(v.toLowerCase()) || FALSE_WORDS.has(v.toLowerCase()) ? null : 'must be a boolean';
 
 /** Every key the bridge driver accepts, with its syntax check (cross-key checks come later). */
 const KEY_CHECKS: Readonly<Record<string, Check>> = {

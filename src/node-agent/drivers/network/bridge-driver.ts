@@ -8,6 +8,7 @@
  * live in `dnsmasq.hosts/` and are picked up by dnsmasq without a restart.
  */
 import { randomInt } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   Reverter,
   RevertIncompleteError,
@@ -21,7 +22,7 @@ import {
 } from '../../../shared/index.js';
 import type { AgentPaths, ConfigMap, InterfaceState, NetworkLease, NetworkSpec } from '../../types.js';
 import type { NetworkDriver, NetworkHost } from '../network-driver.js';
-import { parseSubnet, type Ipv4Interface } from './addresses.js';
+import { formatIpv4, parseSubnet, type Ipv4Interface } from './addresses.js';
 import {
   configureBridge,
   createBridge,
@@ -35,6 +36,7 @@ import {
 } from './bridge.js';
 import { effectiveConfig, networkNameProblem, parseBridgeConfig, type BridgeSettings } from './bridge-config.js';
 import { addHostEntry, pinProblem, removeHostEntries } from './bridge-hosts.js';
+import { sendDhcpReleases } from './dhcp-release.js';
 import { DnsmasqSupervisor, DNSMASQ_BINARY } from './dnsmasq.js';
 import { renderDnsmasqConfig, type UpstreamDns } from './dnsmasq-config.js';
 import { mergeLeases } from './dnsmasq-files.js';
@@ -196,7 +198,9 @@ export class BridgeNetworkDriver implements NetworkDriver {
           if (e.ipv4 === null) continue;
           if (!gateway) throw errors.precondition(`Network "${spec.name}" has static leases, IPv4 cannot be removed`);
           if (pinProblem(gateway, e.ipv4) !== null) {
-            throw errors.precondition(`Static lease ${e.ipv4} of "${e.name}" is outside the new subnet of "${spec.name}"`);
+            throw errors.precondition(
+              `Static lease ${e.ipv4} of "${e.name}" is outside the new subnet of "${spec.name}"`,
+            );
           }
         }
         r.add(`previous configuration of network "${spec.name}"`, () =>
@@ -238,7 +242,7 @@ export class BridgeNetworkDriver implements NetworkDriver {
     return mergeLeases(await readHostEntries(files), live);
   }
 
-  async addHost(name: string, host: NetworkHost, signal: AbortSignal): Promise<void> {
+  async addHost(name: string, host: NetworkHost, _signal: AbortSignal): Promise<void> {
     this.checkName(name);
     await this.locked(name, async () => {
       const files = this.files(name);
@@ -248,7 +252,6 @@ export class BridgeNetworkDriver implements NetworkDriver {
       const gateway = settings.ipv4.kind === 'static' ? settings.ipv4.gateway : null;
       const changed = await addHostEntry(name, files, gateway, host, this.clock.now());
       if (changed === 'replaced') this.supervisor.reload(name);
-      void signal;
     });
   }
 
@@ -260,13 +263,17 @@ export class BridgeNetworkDriver implements NetworkDriver {
       if (!record) return;
       const released = await removeHostEntries(files, instance);
       if (released.length === 0) return;
-      const leases = await readLeases(files);
-      if (!leases.some((l) => released.includes(l.hwaddr))) {
-        this.supervisor.reload(name);
-        return;
-      }
-      // dnsmasq keeps leases in memory and only re-reads its lease file at start: release the
-      // instance's lease by restarting it on a lease file without that MAC.
+      this.supervisor.reload(name);
+      const held = (await readLeases(files)).filter((l) => released.includes(l.hwaddr));
+      const ipv4 = this.settingsOf(name, record.effective).ipv4;
+      if (held.length === 0 || ipv4.kind !== 'static' || this.supervisor.pidOf(name) === null) return;
+      // Release the instance's leases as LXD does: a DHCPRELEASE on the client's behalf.
+      await sendDhcpReleases(formatIpv4(ipv4.gateway.address), held, () => randomInt(2 ** 32));
+      const gone = async (): Promise<boolean> => !(await readLeases(files)).some((l) => released.includes(l.hwaddr));
+      for (let i = 0; i < 50 && !(await gone()); i++) await delay(20);
+      if (await gone()) return;
+      // dnsmasq ignored the release: restart it on a lease file without those MACs.
+      this.log.warn({ network: name, instance }, 'DHCP release ignored, restarting dnsmasq to drop the lease');
       await this.supervisor.stop(name, files, signal);
       const kept = ((await readNetworkFile(files.leases)) ?? '')
         .split('\n')
@@ -294,20 +301,28 @@ export class BridgeNetworkDriver implements NetworkDriver {
     const gateway = settings.ipv4.kind === 'static' ? settings.ipv4.gateway : null;
 
     // The bridge.
-    let link = await showLink(name, signal);
+    const link = await showLink(name, signal);
     if (link && !isShoalBridge(link)) throw errors.exists(`Interface "${name}" already exists on this host`);
     const freshBridge = !link;
-    if (!link) {
-      await createBridge(name, signal);
-      r.add(`bridge "${name}"`, () => deleteLink(name, new AbortController().signal));
-      link = await showLink(name, signal);
-      if (!link) throw errors.internal(`Bridge "${name}" vanished after creation`);
+    const layout = { mtu: settings.mtu, hwaddr: settings.hwaddr ?? stableBridgeMac(name), gateway };
+    if (link) {
+      await configureBridge(link, layout, signal);
+    } else {
+      r.add(`bridge "${name}"`, async () => {
+        const none = new AbortController().signal;
+        if (await showLink(name, none)) await deleteLink(name, none);
+      });
+      await createBridge(name, layout, signal);
     }
-    await configureBridge(link, { mtu: settings.mtu, hwaddr: settings.hwaddr ?? stableBridgeMac(name), gateway }, signal);
     if (gateway && settings.routing) await enableIpv4Forwarding();
 
     // The nftables table.
-    const ruleset = renderRuleset({ network: name, subnet: gateway?.subnet ?? null, nat: settings.nat, firewall: settings.firewall });
+    const ruleset = renderRuleset({
+      network: name,
+      subnet: gateway?.subnet ?? null,
+      nat: settings.nat,
+      firewall: settings.firewall,
+    });
     if (ruleset) {
       const existed = await tableExists(name, signal);
       await applyRuleset(ruleset, signal);
@@ -347,12 +362,17 @@ export class BridgeNetworkDriver implements NetworkDriver {
         firstErr ??= err;
       }
     };
-    const record = await readRecord(files).catch(() => null);
+    const record = await readRecord(files).catch((err: unknown) => {
+      // A corrupt network.json must not block removing what the network owns; the dir goes too.
+      this.log.warn({ err, network: name }, 'unreadable network record, deleting anyway');
+      return null;
+    });
     await step(`dnsmasq of "${name}"`, () => this.supervisor.stop(name, files, signal));
     await step(`nftables table of "${name}"`, () => deleteTable(name, signal));
     await step(`bridge "${name}"`, async () => {
       const link = await showLink(name, signal);
-      if (link && (isShoalBridge(link) || (record && link.linkinfo?.info_kind === 'bridge'))) await deleteLink(name, signal);
+      if (link && (isShoalBridge(link) || (record && link.linkinfo?.info_kind === 'bridge')))
+        await deleteLink(name, signal);
     });
     await step(`directory "${files.dir}"`, () => removeNetworkDir(files));
     if (remaining.length > 0) throw new RevertIncompleteError(remaining, firstErr);
@@ -360,9 +380,19 @@ export class BridgeNetworkDriver implements NetworkDriver {
   }
 
   /** The gateway for `config` (see {@link SubnetAllocator.allocate}); an existing network keeps its subnet under `auto`. */
-  private gatewayFor(name: string, config: ConfigMap, record: NetworkRecord | null, signal: AbortSignal): Promise<Ipv4Interface | null> {
+  private gatewayFor(
+    name: string,
+    config: ConfigMap,
+    record: NetworkRecord | null,
+    signal: AbortSignal,
+  ): Promise<Ipv4Interface | null> {
     const current = record ? this.settingsOf(name, record.effective).ipv4 : null;
-    return this.subnets.allocate(name, this.settingsOf(name, config).ipv4, current?.kind === 'static' ? current.gateway : null, signal);
+    return this.subnets.allocate(
+      name,
+      this.settingsOf(name, config).ipv4,
+      current?.kind === 'static' ? current.gateway : null,
+      signal,
+    );
   }
 
   private settingsOf(name: string, config: ConfigMap): BridgeSettings {

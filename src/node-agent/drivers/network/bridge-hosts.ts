@@ -52,7 +52,8 @@ export async function addHostEntry(
   }
   const others = (await readHostEntries(files)).filter((e) => e.file !== file);
   const macOwner = others.find((e) => e.hwaddr === hwaddr);
-  if (macOwner) throw errors.exists(`MAC address "${hwaddr}" is already used on network "${network}" by "${macOwner.name}"`);
+  if (macOwner)
+    throw errors.exists(`MAC address "${hwaddr}" is already used on network "${network}" by "${macOwner.name}"`);
   if (ipv4 !== null) {
     const owner = others.find((e) => e.ipv4 === ipv4);
     if (owner) throw errors.exists(`IPv4 address "${ipv4}" is already used on network "${network}" by "${owner.name}"`);

@@ -71,10 +71,20 @@ export function stableBridgeMac(network: string): string {
   return ['00', '16', '3e', ...tail].join(':');
 }
 
-/** Creates an empty bridge (STP off, no forward delay, as LXD) marked with Shoal's alias, down. */
-export async function createBridge(name: string, signal: AbortSignal): Promise<void> {
-  await ip(['link', 'add', 'name', name, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0'], signal);
-  await ip(['link', 'set', 'dev', name, 'alias', SHOAL_BRIDGE_ALIAS], signal);
+/**
+ * Creates a bridge already laid out as `layout` and up: STP off and no forward delay (as LXD),
+ * Shoal's alias, MAC, MTU and gateway address, in one `ip -batch` run. On failure the bridge may
+ * exist half-configured: the caller's undo step deletes it.
+ */
+export async function createBridge(name: string, layout: BridgeLayout, signal: AbortSignal): Promise<void> {
+  const mtu = layout.mtu ?? 1500;
+  const lines = [
+    `link add name ${name} address ${layout.hwaddr} mtu ${mtu} type bridge forward_delay 0 stp_state 0`,
+    `link set dev ${name} alias ${SHOAL_BRIDGE_ALIAS}`,
+    ...(layout.gateway ? [`addr add ${formatInterface(layout.gateway)} dev ${name}`] : []),
+    `link set dev ${name} up`,
+  ];
+  await run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n', signal, timeoutMs: IP_TIMEOUT_MS });
 }
 
 /** What {@link configureBridge} makes true. */
@@ -93,7 +103,8 @@ export async function configureBridge(link: IpLink, layout: BridgeLayout, signal
   const name = link.ifname;
   const mtu = layout.mtu ?? 1500;
   if (link.mtu !== mtu) await ip(['link', 'set', 'dev', name, 'mtu', String(mtu)], signal);
-  if (link.address?.toLowerCase() !== layout.hwaddr) await ip(['link', 'set', 'dev', name, 'address', layout.hwaddr], signal);
+  if (link.address?.toLowerCase() !== layout.hwaddr)
+    await ip(['link', 'set', 'dev', name, 'address', layout.hwaddr], signal);
   const want = layout.gateway ? formatInterface(layout.gateway) : null;
   const have = (link.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
   if (!(have.length === (want ? 1 : 0) && (want === null || have[0] === want))) {

@@ -73,7 +73,11 @@ export function renderDnsmasqConfig(p: DnsmasqParams): string {
     if (s.mtu !== null) lines.push(`dhcp-option-force=26,${s.mtu}`);
   }
   if (s.dnsMode === 'managed') {
-    lines.push(`domain=${s.dnsDomain}`, `local=/${s.dnsDomain}/`, `interface-name=_gateway.${s.dnsDomain},${p.network}`);
+    lines.push(
+      `domain=${s.dnsDomain}`,
+      `local=/${s.dnsDomain}/`,
+      `interface-name=_gateway.${s.dnsDomain},${p.network}`,
+    );
   } else {
     // dns.mode=none: no DNS service at all; DHCP then advertises no DNS server.
     lines.push('port=0');

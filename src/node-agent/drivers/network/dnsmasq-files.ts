@@ -25,6 +25,8 @@ export interface DnsmasqLease {
   readonly address: string;
   /** The client's hostname, '' when it sent none (`*`). */
   readonly hostname: string;
+  /** The client identifier (DHCP option 61) as colon-separated hex, '' when none (`*`). */
+  readonly clientId: string;
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -79,7 +81,7 @@ export function parseHostEntry(file: string, text: string): HostEntry | null {
 export function parseLeases(text: string): DnsmasqLease[] {
   const out: DnsmasqLease[] = [];
   for (const line of text.split('\n')) {
-    const [expiry, mac, address, hostname] = line.trim().split(/\s+/);
+    const [expiry, mac, address, hostname, clientId] = line.trim().split(/\s+/);
     if (expiry === undefined || mac === undefined || address === undefined || !/^\d+$/.test(expiry)) continue;
     if (!isMac(mac.toLowerCase()) || parseIpv4(address) === null) continue;
     out.push({
@@ -87,6 +89,10 @@ export function parseLeases(text: string): DnsmasqLease[] {
       hwaddr: mac.toLowerCase(),
       address,
       hostname: hostname === undefined || hostname === '*' ? '' : hostname,
+      clientId:
+        clientId === undefined || clientId === '*' || !/^[0-9a-f]{2}(:[0-9a-f]{2})*$/i.test(clientId)
+          ? ''
+          : clientId.toLowerCase(),
     });
   }
   return out;
@@ -102,7 +108,8 @@ export function mergeLeases(entries: readonly HostEntry[], leases: readonly Dnsm
   const out: NetworkLease[] = [];
   const byMac = new Map(entries.map((e) => [e.hwaddr, e]));
   for (const e of entries) {
-    if (e.ipv4 !== null) out.push({ hostname: e.name, hwaddr: e.hwaddr, address: e.ipv4, type: 'static', expiresAt: 0 });
+    if (e.ipv4 !== null)
+      out.push({ hostname: e.name, hwaddr: e.hwaddr, address: e.ipv4, type: 'static', expiresAt: 0 });
   }
   for (const l of leases) {
     const entry = byMac.get(l.hwaddr);

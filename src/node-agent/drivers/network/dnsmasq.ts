@@ -172,10 +172,13 @@ export class DnsmasqSupervisor {
           ),
         );
       }
-      if (signal.aborted) return fail(new ShoalError(ErrorCode.Cancelled, `Starting dnsmasq for "${network}" cancelled`));
+      if (signal.aborted)
+        return fail(new ShoalError(ErrorCode.Cancelled, `Starting dnsmasq for "${network}" cancelled`));
       if ((await readPidFile(files.pid)) === tracked.pid) break;
       if (this.clock.now() > deadline) {
-        return fail(new ShoalError(ErrorCode.DeadlineExceeded, `dnsmasq for network "${network}" did not start in time`));
+        return fail(
+          new ShoalError(ErrorCode.DeadlineExceeded, `dnsmasq for network "${network}" did not start in time`),
+        );
       }
       await delay(POLL_MS);
     }
@@ -239,7 +242,10 @@ export class DnsmasqSupervisor {
       alive = await waitGone(5_000);
     }
     if (alive.length > 0) {
-      throw new ShoalError(ErrorCode.Internal, `dnsmasq of network "${network}" still running (pid ${alive.join(', ')})`);
+      throw new ShoalError(
+        ErrorCode.Internal,
+        `dnsmasq of network "${network}" still running (pid ${alive.join(', ')})`,
+      );
     }
     await rm(files.pid, { force: true });
     if (pids.size > 0) this.log.info({ network, pids: [...pids] }, 'dnsmasq stopped');

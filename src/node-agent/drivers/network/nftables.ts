@@ -79,7 +79,11 @@ export async function applyRuleset(ruleset: string, signal: AbortSignal): Promis
 /** Deletes the network's table; a missing table is not an error (one transaction: declare, delete). */
 export async function deleteTable(network: string, signal: AbortSignal): Promise<void> {
   const table = nftTableName(network);
-  await run('nft', ['-f', '-'], { input: `table inet ${table}\ndelete table inet ${table}\n`, signal, timeoutMs: 30_000 });
+  await run('nft', ['-f', '-'], {
+    input: `table inet ${table}\ndelete table inet ${table}\n`,
+    signal,
+    timeoutMs: 30_000,
+  });
 }
 
 /** True when the network's table exists. */

@@ -40,13 +40,18 @@ export class SubnetAllocator {
       const wanted = mode.gateway.subnet;
       const clash = inUse.find((s) => subnetsOverlap(s, wanted));
       if (clash) {
-        throw errors.exists(`Subnet ${formatSubnet(wanted)} of network "${name}" overlaps ${formatSubnet(clash)} in use on this host`);
+        throw errors.exists(
+          `Subnet ${formatSubnet(wanted)} of network "${name}" overlaps ${formatSubnet(clash)} in use on this host`,
+        );
       }
       gateway = mode.gateway;
     } else {
       const picked = pickFreeSubnet(this.pool, inUse, this.rng);
       if (!picked.ok) {
-        throw new ShoalError(ErrorCode.ResourceExhausted, `No free /24 left in ${formatSubnet(this.pool)} for network "${name}"`);
+        throw new ShoalError(
+          ErrorCode.ResourceExhausted,
+          `No free /24 left in ${formatSubnet(this.pool)} for network "${name}"`,
+        );
       }
       gateway = picked.gateway;
     }

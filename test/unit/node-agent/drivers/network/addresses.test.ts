@@ -30,7 +30,8 @@ const sub = (text: string): Ipv4Subnet => {
 describe('src/node-agent/drivers/network/addresses', () => {
   describe('parseIpv4 / formatIpv4', () => {
     it('round-trips dotted quads', () => {
-      for (const a of ['0.0.0.0', '10.172.3.1', '255.255.255.255', '192.0.2.10']) assert.equal(formatIpv4(parseIpv4(a)!), a);
+      for (const a of ['0.0.0.0', '10.172.3.1', '255.255.255.255', '192.0.2.10'])
+        assert.equal(formatIpv4(parseIpv4(a)!), a);
     });
     it('refuses malformed addresses', () => {
       for (const a of ['', '10.0.0', '10.0.0.256', '10.0.0.01', '1.2.3.4.5', 'a.b.c.d', '10.0.0.1 ', '-1.0.0.0']) {
@@ -114,7 +115,13 @@ describe('src/node-agent/drivers/network/addresses', () => {
       ];
       const addrs = [
         { ifname: 'eth0', addr_info: [{ family: 'inet', local: '192.0.2.2', prefixlen: 24 }] },
-        { ifname: 'br', addr_info: [{ family: 'inet6', local: 'fe80::1', prefixlen: 64 }, { family: 'inet', local: '10.9.8.1', prefixlen: 24 }] },
+        {
+          ifname: 'br',
+          addr_info: [
+            { family: 'inet6', local: 'fe80::1', prefixlen: 64 },
+            { family: 'inet', local: '10.9.8.1', prefixlen: 24 },
+          ],
+        },
       ];
       assert.deepEqual(subnetsInUse(routes, addrs).map(formatSubnet), [
         '192.0.2.0/24',
@@ -145,8 +152,16 @@ describe('src/node-agent/drivers/network/addresses', () => {
       }
     });
     it('finds the last free /24 by scanning when random picks miss', () => {
-      const inUse = [sub('10.172.0.0/17'), sub('10.172.128.0/18'), sub('10.172.192.0/19'), sub('10.172.224.0/20'),
-        sub('10.172.240.0/21'), sub('10.172.248.0/22'), sub('10.172.252.0/23'), sub('10.172.254.0/24')];
+      const inUse = [
+        sub('10.172.0.0/17'),
+        sub('10.172.128.0/18'),
+        sub('10.172.192.0/19'),
+        sub('10.172.224.0/20'),
+        sub('10.172.240.0/21'),
+        sub('10.172.248.0/22'),
+        sub('10.172.252.0/23'),
+        sub('10.172.254.0/24'),
+      ];
       const r = pickFreeSubnet(pool, inUse, seededRng(1));
       assert.ok(r.ok);
       assert.equal(formatInterface(r.gateway), '10.172.255.1/24');
@@ -168,7 +183,11 @@ describe('src/node-agent/drivers/network/addresses', () => {
             if (!inUse.some((u) => subnetsOverlap(u, s))) anyFree = true;
           }
           if (!r.ok) return !anyFree;
-          return anyFree && subnetContains(small, r.gateway.address) && !inUse.some((u) => subnetsOverlap(u, r.gateway.subnet));
+          return (
+            anyFree &&
+            subnetContains(small, r.gateway.address) &&
+            !inUse.some((u) => subnetsOverlap(u, r.gateway.subnet))
+          );
         }),
       );
     });

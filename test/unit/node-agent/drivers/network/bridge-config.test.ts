@@ -17,7 +17,8 @@ function problem(config: Record<string, string>): { key: string; reason: string 
 describe('src/node-agent/drivers/network/bridge-config', () => {
   describe('networkNameProblem', () => {
     it('accepts LXD-style interface names up to 15 characters', () => {
-      for (const n of ['br0', 'shoalbr0', 'lxdbr0', 'a1', 'net-1_x.y', 'abcdefghijklmno']) assert.equal(networkNameProblem(n), null, n);
+      for (const n of ['br0', 'shoalbr0', 'lxdbr0', 'a1', 'net-1_x.y', 'abcdefghijklmno'])
+        assert.equal(networkNameProblem(n), null, n);
     });
     it('refuses long, short, odd or reserved names', () => {
       assert.equal(networkNameProblem('abcdefghijklmnop'), 'must be 2 to 15 characters long');
@@ -89,7 +90,10 @@ describe('src/node-agent/drivers/network/bridge-config', () => {
       });
     });
     it('refuses an unknown key by name', () => {
-      assert.deepEqual(problem({ 'ipv4.nat': 'true', 'bridge.mode': 'fan' }), { key: 'bridge.mode', reason: 'unknown configuration key' });
+      assert.deepEqual(problem({ 'ipv4.nat': 'true', 'bridge.mode': 'fan' }), {
+        key: 'bridge.mode',
+        reason: 'unknown configuration key',
+      });
       assert.deepEqual(problem({ volatile: 'x' }), { key: 'volatile', reason: 'unknown configuration key' });
     });
     it('refuses bad values naming the key', () => {
@@ -136,15 +140,21 @@ describe('src/node-agent/drivers/network/bridge-config', () => {
       });
     });
     it('keeps an explicit nat setting and an explicit address', () => {
-      assert.deepEqual(effectiveConfig({ 'ipv4.address': 'auto', 'ipv4.nat': 'false' }, parseInterface('10.172.9.1/24')), {
-        'ipv4.address': '10.172.9.1/24',
-        'ipv4.nat': 'false',
-        'ipv6.address': 'none',
-      });
-      assert.deepEqual(effectiveConfig({ 'ipv4.address': '10.172.5.1/24', 'ipv6.address': 'none' }, parseInterface('10.172.5.1/24')), {
-        'ipv4.address': '10.172.5.1/24',
-        'ipv6.address': 'none',
-      });
+      assert.deepEqual(
+        effectiveConfig({ 'ipv4.address': 'auto', 'ipv4.nat': 'false' }, parseInterface('10.172.9.1/24')),
+        {
+          'ipv4.address': '10.172.9.1/24',
+          'ipv4.nat': 'false',
+          'ipv6.address': 'none',
+        },
+      );
+      assert.deepEqual(
+        effectiveConfig({ 'ipv4.address': '10.172.5.1/24', 'ipv6.address': 'none' }, parseInterface('10.172.5.1/24')),
+        {
+          'ipv4.address': '10.172.5.1/24',
+          'ipv6.address': 'none',
+        },
+      );
     });
   });
 });

@@ -51,7 +51,7 @@ describe('src/node-agent/drivers/network/bridge', () => {
   });
 
   describe('isShoalBridge', () => {
-    it('recognises only bridges carrying Shoal\'s alias', () => {
+    it("recognises only bridges carrying Shoal's alias", () => {
       assert.ok(isShoalBridge(link));
       assert.ok(!isShoalBridge({ ...link, ifalias: 'something' }));
       assert.ok(!isShoalBridge({ ...link, linkinfo: { info_kind: 'veth' } }));

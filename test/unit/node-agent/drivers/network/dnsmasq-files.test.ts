@@ -18,18 +18,43 @@ describe('src/node-agent/drivers/network/dnsmasq-files', () => {
       const d = renderHostEntry({ hwaddr: '00:16:3e:00:00:02', ipv4: null, name: 'web2' });
       assert.equal(s, '00:16:3e:00:00:01,10.172.3.50,web1\n');
       assert.equal(d, '00:16:3e:00:00:02,web2\n');
-      assert.deepEqual(parseHostEntry('web1.eth0', s), { file: 'web1.eth0', hwaddr: '00:16:3e:00:00:01', ipv4: '10.172.3.50', name: 'web1' });
-      assert.deepEqual(parseHostEntry('web2.eth0', d), { file: 'web2.eth0', hwaddr: '00:16:3e:00:00:02', ipv4: null, name: 'web2' });
+      assert.deepEqual(parseHostEntry('web1.eth0', s), {
+        file: 'web1.eth0',
+        hwaddr: '00:16:3e:00:00:01',
+        ipv4: '10.172.3.50',
+        name: 'web1',
+      });
+      assert.deepEqual(parseHostEntry('web2.eth0', d), {
+        file: 'web2.eth0',
+        hwaddr: '00:16:3e:00:00:02',
+        ipv4: null,
+        name: 'web2',
+      });
     });
     it('refuses lines that are not host entries', () => {
-      for (const t of ['', 'junk', '00:16:3e:00:00:01', 'zz:16:3e:00:00:01,a', '00:16:3e:00:00:01,10.1.1,a', '00:16:3e:00:00:01,,a']) {
+      for (const t of [
+        '',
+        'junk',
+        '00:16:3e:00:00:01',
+        'zz:16:3e:00:00:01,a',
+        '00:16:3e:00:00:01,10.1.1,a',
+        '00:16:3e:00:00:01,,a',
+      ]) {
         assert.equal(parseHostEntry('f', t), null, t);
       }
     });
     it('names files <instance>.<device> and refuses names that escape or that dnsmasq skips', () => {
       assert.equal(hostEntryFile('web1', 'eth0'), 'web1.eth0');
       assert.equal(hostEntryFile('proj_web1', 'eth0'), 'proj_web1.eth0');
-      for (const [i, d] of [['', 'eth0'], ['a/b', 'eth0'], ['..', 'eth0'], ['.web', 'eth0'], ['web', 'x/y'], ['web', 'eth0~'], ['a.b', 'eth0']]) {
+      for (const [i, d] of [
+        ['', 'eth0'],
+        ['a/b', 'eth0'],
+        ['..', 'eth0'],
+        ['.web', 'eth0'],
+        ['web', 'x/y'],
+        ['web', 'eth0~'],
+        ['a.b', 'eth0'],
+      ]) {
         assert.equal(hostEntryFile(i!, d!), null, `${i} ${d}`);
       }
     });
@@ -51,8 +76,14 @@ describe('src/node-agent/drivers/network/dnsmasq-files', () => {
         '',
       ].join('\n');
       assert.deepEqual(parseLeases(text), [
-        { expiresAtSec: 1795436888, hwaddr: '02:00:00:00:99:0b', address: '10.172.99.50', hostname: 'bee' },
-        { expiresAtSec: 0, hwaddr: '02:00:00:00:99:0a', address: '10.172.99.54', hostname: '' },
+        {
+          expiresAtSec: 1795436888,
+          hwaddr: '02:00:00:00:99:0b',
+          address: '10.172.99.50',
+          hostname: 'bee',
+          clientId: '01:02:00:00:00:99:0b',
+        },
+        { expiresAtSec: 0, hwaddr: '02:00:00:00:99:0a', address: '10.172.99.54', hostname: '', clientId: '' },
       ]);
     });
   });
@@ -65,16 +96,34 @@ describe('src/node-agent/drivers/network/dnsmasq-files', () => {
         { file: 'idle.eth0', hwaddr: '00:16:3e:00:00:03', ipv4: '10.172.3.60', name: 'idle' },
       ];
       const leases = [
-        { expiresAtSec: 2000, hwaddr: '00:16:3e:00:00:01', address: '10.172.3.50', hostname: 'whatever' },
-        { expiresAtSec: 3000, hwaddr: '00:16:3e:00:00:02', address: '10.172.3.9', hostname: 'client-name' },
-        { expiresAtSec: 4000, hwaddr: '02:00:00:00:00:09', address: '10.172.3.100', hostname: 'stranger' },
-        { expiresAtSec: 0, hwaddr: '02:00:00:00:00:0a', address: '10.172.3.101', hostname: '' },
+        { expiresAtSec: 2000, hwaddr: '00:16:3e:00:00:01', address: '10.172.3.50', hostname: 'whatever', clientId: '' },
+        {
+          expiresAtSec: 3000,
+          hwaddr: '00:16:3e:00:00:02',
+          address: '10.172.3.9',
+          hostname: 'client-name',
+          clientId: '',
+        },
+        {
+          expiresAtSec: 4000,
+          hwaddr: '02:00:00:00:00:09',
+          address: '10.172.3.100',
+          hostname: 'stranger',
+          clientId: '',
+        },
+        { expiresAtSec: 0, hwaddr: '02:00:00:00:00:0a', address: '10.172.3.101', hostname: '', clientId: '' },
       ];
       assert.deepEqual(mergeLeases(entries, leases), [
         { hostname: 'web', hwaddr: '00:16:3e:00:00:02', address: '10.172.3.9', type: 'dynamic', expiresAt: 3_000_000 },
         { hostname: 'db', hwaddr: '00:16:3e:00:00:01', address: '10.172.3.50', type: 'static', expiresAt: 0 },
         { hostname: 'idle', hwaddr: '00:16:3e:00:00:03', address: '10.172.3.60', type: 'static', expiresAt: 0 },
-        { hostname: 'stranger', hwaddr: '02:00:00:00:00:09', address: '10.172.3.100', type: 'dynamic', expiresAt: 4_000_000 },
+        {
+          hostname: 'stranger',
+          hwaddr: '02:00:00:00:00:09',
+          address: '10.172.3.100',
+          type: 'dynamic',
+          expiresAt: 4_000_000,
+        },
         { hostname: '', hwaddr: '02:00:00:00:00:0a', address: '10.172.3.101', type: 'dynamic', expiresAt: 0 },
       ]);
     });

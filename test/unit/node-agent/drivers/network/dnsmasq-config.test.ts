@@ -1,13 +1,11 @@
-// Covers the pure renderers of the bridge network driver against golden files in
-// test/testdata/node-agent/: dnsmasq.conf (dnsmasq-config.ts) and the nftables table
-// (nftables.ts) for a default network, a fully configured one and the edge cases (no DHCP,
-// dns.mode=none, no NAT, no IPv4). REWRITE=1 rewrites the golden files.
+// Covers src/node-agent/drivers/network/dnsmasq-config.ts against golden files in
+// test/testdata/node-agent/dnsmasq-*.conf: the default network (LXD's options), a fully configured
+// one, DNS only (no DHCP) and DHCP only (dns.mode=none). REWRITE=1 rewrites the golden files.
 import { strict as assert } from 'node:assert';
 import { parseInterface } from '../../../../../src/node-agent/drivers/network/addresses.js';
 import { parseBridgeConfig, type BridgeSettings } from '../../../../../src/node-agent/drivers/network/bridge-config.js';
 import { renderDnsmasqConfig } from '../../../../../src/node-agent/drivers/network/dnsmasq-config.js';
 import { networkFiles } from '../../../../../src/node-agent/drivers/network/network-dir.js';
-import { nftTableName, renderRuleset } from '../../../../../src/node-agent/drivers/network/nftables.js';
 import { assertGolden } from '../../../../support/golden.js';
 
 function settings(config: Record<string, string>): BridgeSettings {
@@ -22,7 +20,13 @@ const gateway = parseInterface('10.172.3.1/24')!;
 describe('src/node-agent/drivers/network/dnsmasq-config', () => {
   describe('renderDnsmasqConfig', () => {
     it('renders the default network like LXD with the host resolver upstream', () => {
-      const text = renderDnsmasqConfig({ network: 'shoalbr0', gateway, settings: settings({}), files, upstream: 'host' });
+      const text = renderDnsmasqConfig({
+        network: 'shoalbr0',
+        gateway,
+        settings: settings({}),
+        files,
+        upstream: 'host',
+      });
       assertGolden('node-agent/dnsmasq-default.conf', text);
     });
     it('renders ranges, expiry, MTU, domain, raw config and no upstream', () => {
@@ -38,32 +42,24 @@ describe('src/node-agent/drivers/network/dnsmasq-config', () => {
       assertGolden('node-agent/dnsmasq-full.conf', text);
     });
     it('renders DNS only without DHCP, and DHCP only with dns.mode=none', () => {
-      const dnsOnly = renderDnsmasqConfig({ network: 'shoalbr0', gateway, settings: settings({ 'ipv4.dhcp': 'false' }), files, upstream: 'none' });
-      const dhcpOnly = renderDnsmasqConfig({ network: 'shoalbr0', gateway, settings: settings({ 'dns.mode': 'none' }), files, upstream: 'none' });
+      const dnsOnly = renderDnsmasqConfig({
+        network: 'shoalbr0',
+        gateway,
+        settings: settings({ 'ipv4.dhcp': 'false' }),
+        files,
+        upstream: 'none',
+      });
+      const dhcpOnly = renderDnsmasqConfig({
+        network: 'shoalbr0',
+        gateway,
+        settings: settings({ 'dns.mode': 'none' }),
+        files,
+        upstream: 'none',
+      });
       assertGolden('node-agent/dnsmasq-dns-only.conf', dnsOnly);
       assertGolden('node-agent/dnsmasq-dhcp-only.conf', dhcpOnly);
       assert.ok(!dnsOnly.includes('dhcp-range'));
       assert.ok(dhcpOnly.includes('port=0\n') && !dhcpOnly.includes('local=/'));
-    });
-  });
-});
-
-describe('src/node-agent/drivers/network/nftables', () => {
-  describe('renderRuleset', () => {
-    it('renders NAT and accept rules in the network\'s own table', () => {
-      const text = renderRuleset({ network: 'shoalbr0', subnet: gateway.subnet, nat: true, firewall: true });
-      assert.ok(text);
-      assertGolden('node-agent/nftables-nat.nft', text);
-      assert.equal(nftTableName('shoalbr0'), 'shoalbr0-shoal');
-    });
-    it('renders accept rules only when NAT is off', () => {
-      const text = renderRuleset({ network: 'shoalbr0', subnet: gateway.subnet, nat: false, firewall: true });
-      assert.ok(text);
-      assertGolden('node-agent/nftables-no-nat.nft', text);
-    });
-    it('renders nothing without IPv4 or without NAT and firewall', () => {
-      assert.equal(renderRuleset({ network: 'shoalbr0', subnet: null, nat: true, firewall: true }), null);
-      assert.equal(renderRuleset({ network: 'shoalbr0', subnet: gateway.subnet, nat: false, firewall: false }), null);
     });
   });
 });
