@@ -19,7 +19,7 @@ import { readCgroupUsage } from './cgroup-stats.js';
 import { cloudInitSeed, writeCloudInitSeed } from './cloud-init.js';
 import { startExecSession } from './exec-session.js';
 import { probeHostFeatures, type HostFeatures } from './host-features.js';
-import { ensureUnixDeviceNodes, statDiskSources } from './host-devices.js';
+import { ensureUnixDeviceNodes, ensureVolumeTraversable, statDiskSources } from './host-devices.js';
 import { checkHostName, InstanceStore, writeFileAtomic } from './instance-store.js';
 import { instanceFiles, renderLxcConfig } from './lxc-config.js';
 import { logTail, LxcTools, toolError, type LxcState } from './lxc-tools.js';
@@ -133,6 +133,7 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     if (!(await stat(rootfs).then((s) => s.isDirectory(), () => false))) {
       throw errors.precondition(`Root filesystem of instance "${runtime.spec.name}" not found at "${rootfs}"`);
     }
+    await ensureVolumeTraversable(runtime);
     const text = await this.render(runtime);
     const dir = this.store.dir(name);
     const existing = await this.store.readConfig(name);
@@ -197,6 +198,7 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
       await writeCloudInitSeed(new InstanceFiles(`${runtime.volumePath}/rootfs`, runtime.spec.name), runtime.spec);
     }
     if (runtime.unixDevices.length > 0) await ensureUnixDeviceNodes(runtime, dir);
+    await ensureVolumeTraversable(runtime);
     await rename(files.log, `${files.log}.old`).catch((err: unknown) => {
       if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
     });
@@ -329,7 +331,7 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
 
   watchStops(listener: (event: InstanceStopEvent) => void): Disposable {
     this.listeners.add(listener);
-    this.watcher ??= new StopWatcher(this.store.lxcpath, this.store, this.tools, this.log, (e) => {
+    this.watcher ??= new StopWatcher(this.store.lxcpath, () => this.hook(), this.store, this.tools, this.log, this.clock, (e) => {
       for (const l of [...this.listeners]) l(e);
     });
     return toDisposable(() => {
