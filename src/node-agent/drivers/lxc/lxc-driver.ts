@@ -214,13 +214,14 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
 
   async stop(hostName: string, options: StopOptions, signal: AbortSignal): Promise<void> {
     await this.requireRuntime(hostName);
-    const info = await this.tools.info(hostName, signal);
     await this.store.writePower(hostName, 'STOPPED');
-    if (info.state === 'STOPPED') return;
     try {
       if (options.force && options.timeoutMs <= 0) {
+        // One process: lxc-stop -k kills a frozen instance too and exits 2 when nothing runs.
         await this.tools.stop(hostName, { kill: true }, signal);
       } else {
+        const info = await this.tools.info(hostName, signal);
+        if (info.state === 'STOPPED') return;
         if (info.state === 'FROZEN' || info.state === 'FREEZING') await this.tools.unfreeze(hostName, signal);
         const timeoutS = options.timeoutMs <= 0 ? -1 : Math.max(1, Math.ceil(options.timeoutMs / 1000));
         await this.tools.stop(hostName, { kill: false, timeoutS, killAfter: options.force }, signal);
@@ -228,6 +229,7 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     } catch (err) {
       if (isShoalError(err, ErrorCode.Cancelled)) throw toolError(err, `Stopping instance "${hostName}"`);
       const after = await this.tools.info(hostName);
+      if (after.state !== 'STOPPED' && options.force && options.timeoutMs <= 0) throw toolError(err, `Failed stopping instance "${hostName}"`);
       if (after.state !== 'STOPPED') {
         throw new ShoalError(ErrorCode.DeadlineExceeded, `Failed stopping instance "${hostName}": it did not shut down within ${options.timeoutMs} ms`, { cause: err });
       }
