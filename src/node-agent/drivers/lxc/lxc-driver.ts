@@ -57,6 +57,15 @@ function statusOf(state: LxcState): InstanceStatus {
   }
 }
 
+/** JSON with object keys sorted, so equal runtimes compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 function throwIfAborted(signal: AbortSignal, what: string): void {
   if (signal.aborted) throw new ShoalError(ErrorCode.Cancelled, `${what} cancelled`);
 }
@@ -138,8 +147,13 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     const dir = this.store.dir(name);
     const existing = await this.store.readConfig(name);
     if (existing !== null) {
-      if (existing !== text) throw errors.exists(`Instance "${name}" already exists with a different definition`);
+      // Same runtime → same definition (re-rendered, in case the host changed); else refused.
+      const stored = await this.store.readRuntime(name);
+      if (stored === null || canonicalJson(stored) !== canonicalJson(runtime)) {
+        throw errors.exists(`Instance "${name}" already exists with a different definition`);
+      }
       await ensureUnixDeviceNodes(runtime, dir);
+      if (existing !== text) await writeFileAtomic(this.store.configPath(name), text, 0o640);
       return;
     }
     const r = new Reverter();
