@@ -19,12 +19,14 @@ import { isTrue } from './units.js';
  * Makes the instance volume traversable by an unprivileged instance's root. LXC mounts the
  * (idmapped) rootfs as the mapped root when it restarts an instance after a reboot from inside,
  * so every directory on the way must have o+x, as LXD keeps its storage directories at 0711. The
- * volume directory itself gets g+x,o+x added; a parent without o+x is FAILED_PRECONDITION.
+ * volume directory itself gets g+x,o+x added; a parent without o+x is FAILED_PRECONDITION (checked
+ * at create; the start path only fixes the volume directory, which a snapshot restore may recreate).
  */
-export async function ensureVolumeTraversable(runtime: InstanceRuntime): Promise<void> {
+export async function ensureVolumeTraversable(runtime: InstanceRuntime, opts: { readonly parents: boolean } = { parents: true }): Promise<void> {
   if (runtime.idmap === null) return;
   const st = await stat(runtime.volumePath);
   if ((st.mode & 0o011) !== 0o011) await chmod(runtime.volumePath, (st.mode & 0o7777) | 0o011);
+  if (!opts.parents) return;
   for (let dir = dirname(runtime.volumePath); ; dir = dirname(dir)) {
     if (((await stat(dir)).mode & 0o001) === 0) {
       throw errors.precondition(

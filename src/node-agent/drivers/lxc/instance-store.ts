@@ -69,6 +69,16 @@ export class InstanceStore {
     }
   }
 
+  /** True when the instance has a config here. */
+  async hasConfig(hostName: string): Promise<boolean> {
+    try {
+      return (await stat(this.configPath(hostName))).isFile();
+    } catch (err) {
+      if (isEnoent(err)) return false;
+      throw err;
+    }
+  }
+
   async readRuntime(hostName: string): Promise<InstanceRuntime | null> {
     try {
       const stored = JSON.parse(await readFile(join(this.dir(hostName), 'shoal-runtime.json'), 'utf8')) as StoredRuntime;

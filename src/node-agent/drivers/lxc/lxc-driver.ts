@@ -129,8 +129,8 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
   }
 
   private async requireRuntime(hostName: string): Promise<InstanceRuntime> {
-    const runtime = await this.store.readRuntime(hostName);
-    if (runtime === null || (await this.store.readConfig(hostName)) === null) throw errors.notFound(`Instance "${hostName}" not found`);
+    const [runtime, config] = await Promise.all([this.store.readRuntime(hostName), this.store.hasConfig(hostName)]);
+    if (runtime === null || !config) throw errors.notFound(`Instance "${hostName}" not found`);
     return runtime;
   }
 
@@ -207,16 +207,19 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     const runtime = await this.requireRuntime(hostName);
     const dir = this.store.dir(hostName);
     const files = instanceFiles(dir);
-    await clearStopMarker(this.store.lxcpath, hostName);
-    if (cloudInitSeed(runtime.spec) !== null) {
-      await writeCloudInitSeed(new InstanceFiles(`${runtime.volumePath}/rootfs`, runtime.spec.name), runtime.spec);
-    }
-    if (runtime.unixDevices.length > 0) await ensureUnixDeviceNodes(runtime, dir);
-    await ensureVolumeTraversable(runtime);
-    await rename(files.log, `${files.log}.old`).catch((err: unknown) => {
-      if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
-    });
-    await this.store.writePower(hostName, 'RUNNING');
+    // Independent preparations, concurrently: the start path is what launches are measured on.
+    await Promise.all([
+      clearStopMarker(this.store.lxcpath, hostName),
+      cloudInitSeed(runtime.spec) === null
+        ? undefined
+        : writeCloudInitSeed(new InstanceFiles(`${runtime.volumePath}/rootfs`, runtime.spec.name), runtime.spec),
+      runtime.unixDevices.length > 0 ? ensureUnixDeviceNodes(runtime, dir) : undefined,
+      ensureVolumeTraversable(runtime, { parents: false }),
+      rename(files.log, `${files.log}.old`).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+      }),
+      this.store.writePower(hostName, 'RUNNING'),
+    ]);
     try {
       await this.tools.start(hostName, signal);
     } catch (err) {
