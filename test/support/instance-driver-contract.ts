@@ -84,7 +84,7 @@ export function describeInstanceDriverContract(label: string, make: () => Promis
       await d.stop(rt.hostName, { force: true, timeoutMs: 0 }, sig());
     });
 
-    it('freezes and unfreezes a running instance, and refuses to freeze a stopped one', async () => {
+    it('freezes and unfreezes a running instance, refuses to freeze a stopped one, force-stops a frozen one', async () => {
       const rt = await h.newRuntime();
       await d.create(rt, sig());
       await assert.rejects(d.freeze(rt.hostName, sig()), hasCode(ErrorCode.FailedPrecondition, rt.hostName));
@@ -95,7 +95,9 @@ export function describeInstanceDriverContract(label: string, make: () => Promis
       await d.unfreeze(rt.hostName, sig());
       await d.unfreeze(rt.hostName, sig());
       assert.equal((await d.state(rt.hostName, sig())).status, 'Running');
+      await d.freeze(rt.hostName, sig());
       await d.stop(rt.hostName, { force: true, timeoutMs: 0 }, sig());
+      assert.equal((await d.state(rt.hostName, sig())).status, 'Stopped');
     });
 
     it('refuses to delete a running instance, then deletes it once stopped', async () => {

@@ -118,7 +118,8 @@ export class LxcFixture {
       await attempt(`stop ${n}`, () => run('lxc-stop', ['-P', this.paths.containers, '-n', n, '-k'], { okCodes: [0, 1, 2] }));
     }
     for (const b of this.bridges) await attempt(`bridge ${b}`, () => run('ip', ['link', 'del', b], { okCodes: [0, 1] }));
-    await attempt(`temp dir ${this.base}`, () => rm(this.base, { recursive: true, force: true }));
+    // A failed start's monitor may still be writing its log and stop marker: retry ENOTEMPTY.
+    await attempt(`temp dir ${this.base}`, () => rm(this.base, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }));
     if (failures.length > 0) throw new Error(`Cleanup failed:\n${failures.join('\n')}`);
   }
 }

@@ -112,7 +112,7 @@ export class InstanceFiles {
         if (name === null) return await this.readDir(root, dir, path, await dir.stat());
         const st = await lstatOrNull(at(dir, name));
         if (st === null) throw this.errs.notFound(path);
-        if (st.isSymbolicLink()) return { type: 'symlink', target: await readlink(at(dir, name)), ...meta(st) };
+        if (st.isSymbolicLink()) return { type: 'symlink', target: await this.readLinkAt(dir, name, path), ...meta(st) };
         if (st.isDirectory()) {
           const h = await this.openChecked(root, dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, path, st);
           try {
@@ -181,6 +181,16 @@ export class InstanceFiles {
         await release();
       }
     });
+  }
+
+  private async readLinkAt(dir: FileHandle, name: string, path: string): Promise<string> {
+    try {
+      return await readlink(at(dir, name));
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') throw this.errs.notFound(path);
+      if (errnoOf(err) === 'EINVAL') throw new ShoalError(ErrorCode.Aborted, `Path "${path}" in instance "${this.instance}" changed; try again`);
+      throw err;
+    }
   }
 
   private async readDir(root: RootHandle, h: FileHandle, path: string, st: Stats): Promise<PullResult> {

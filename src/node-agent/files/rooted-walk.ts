@@ -111,7 +111,16 @@ export class RootHandle {
         // `c` is a symlink: resolve its target ourselves.
         links += 1;
         if (links > MAX_SYMLINKS) throw this.errs.invalid(requested, 'too many levels of symbolic links');
-        const target = await readlink(at(cur, c));
+        let target: string;
+        try {
+          target = await readlink(at(cur, c));
+        } catch (err) {
+          const code = errno(err);
+          if (code === 'ENOENT') throw this.errs.notFound(requested);
+          if (code !== 'EINVAL') throw err;
+          queue.unshift(c); // no longer a symlink (swapped meanwhile): look at it again
+          continue;
+        }
         if (target.startsWith('/')) {
           while (stack.length > 1) await (stack.pop() as FileHandle).close();
         }
@@ -126,14 +135,18 @@ export class RootHandle {
     }
   }
 
-  /** Opens directory `name` under `dir` without following a symlink; null when it is a symlink. */
+  /**
+   * Opens directory `name` under `dir` without following a symlink; null when it is a symlink.
+   * An entry that changes type between the open and the lstat (a concurrent swap) is retried.
+   */
   private async openDirAt(
     dir: FileHandle,
     name: string,
     requested: string,
     create?: { readonly uid: number; readonly gid: number; readonly mode: number },
   ): Promise<FileHandle | null> {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    let created = false;
+    for (let attempt = 0; attempt < 8; attempt++) {
       try {
         const h = await open(at(dir, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         try {
@@ -148,9 +161,11 @@ export class RootHandle {
         if (code === 'ELOOP' || code === 'ENOTDIR') {
           const st = await lstatOrNull(at(dir, name));
           if (st?.isSymbolicLink()) return null;
+          if (st === null || st.isDirectory()) continue; // swapped meanwhile: look again
           throw this.errs.invalid(requested, `"${name}" is not a directory`);
         }
-        if (code === 'ENOENT' && create !== undefined && attempt === 0) {
+        if (code === 'ENOENT' && create !== undefined && !created) {
+          created = true;
           await mkdirAt(dir, name, create);
           continue;
         }
@@ -158,7 +173,7 @@ export class RootHandle {
         throw err;
       }
     }
-    throw this.errs.notFound(requested);
+    throw new ShoalError(ErrorCode.Aborted, `Path "${requested}" keeps changing; try again`);
   }
 }
 

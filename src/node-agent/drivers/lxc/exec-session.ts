@@ -8,7 +8,9 @@
  * - Without a pty, lxc-attach hands our pipes to the command directly: stdin EOF, stdout and
  *   stderr stay separate. With a pty (node-pty, through exec.ts `spawnPty`), lxc-attach sees a
  *   terminal and allocates one inside the instance, forwarding window size changes (SIGWINCH);
- *   output is merged on `stdout`, and ending stdin sends ^D.
+ *   output is merged on `stdout`, and ending stdin sends ^D. Input written before the command
+ *   exists is held back (lxc-attach flushes pending input when it switches to raw mode), and the
+ *   host-side pty's ONLCR, which LXC forces on, is cleared so newlines arrive as "\r\n".
  * - Signals: lxc-attach does NOT forward signals (SIGTERM to it detaches and leaves the command
  *   running), so `signal(n)` finds the attached command — lxc-attach's child — in
  *   /proc/<lxc-attach>/task/<tid>/children and signals it directly.
@@ -16,11 +18,11 @@
  *   when the command does not exist.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { PassThrough, Writable } from 'node:stream';
 import { ErrorCode, ShoalError, type Logger } from '../../../shared/index.js';
-import { spawnChild, spawnPty } from '../../exec.js';
+import { run, spawnChild, spawnPty } from '../../exec.js';
 import type { ExecRequest, ExecSession } from '../instance-driver.js';
 
 /** What the session needs besides the request. */
@@ -51,19 +53,38 @@ function signalNumber(name: NodeJS.Signals | null): number {
   return (osConstants.signals as Record<string, number>)[name] ?? 0;
 }
 
-/** The pids of the children of `pid` (all its threads), or [] when it is gone. */
-async function childrenOf(pid: number): Promise<number[]> {
+/**
+ * The host pid of the command lxc-attach `pid` runs, or undefined while it does not exist yet (or
+ * any more). lxc-attach briefly has an intermediate child that joins the instance's namespaces and
+ * clones the command with CLONE_PARENT; only the command lives in the instance's pid namespace, so
+ * the child whose pid namespace differs from lxc-attach's own is the one.
+ */
+async function attachedPid(pid: number): Promise<number | undefined> {
   try {
-    const tids = await readdir(`/proc/${pid}/task`);
-    const out: number[] = [];
-    for (const t of tids) {
-      const text = await readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '');
-      for (const c of text.trim().split(/\s+/)) if (c !== '') out.push(Number(c));
+    const ownNs = await readlink(`/proc/${pid}/ns/pid`);
+    for (const t of await readdir(`/proc/${pid}/task`)) {
+      const text = await readFile(`/proc/${pid}/task/${t}/children`, 'utf8');
+      for (const c of text.trim().split(/\s+/)) {
+        if (c === '') continue;
+        const ns = await readlink(`/proc/${c}/ns/pid`).catch(() => ownNs); // child gone: skip it
+        if (ns !== ownNs) return Number(c);
+      }
     }
-    return out;
   } catch {
-    return []; // lxc-attach has exited: nothing to signal
+    return undefined; // lxc-attach has exited: there is nothing to find
   }
+  return undefined;
+}
+
+/** Waits (polling /proc every 5 ms, up to 10 s) for the attached command to exist. */
+async function waitAttached(pid: number | undefined, exited: () => boolean): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  for (let i = 0; i < 2000 && !exited(); i++) {
+    const found = await attachedPid(pid);
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return undefined;
 }
 
 /** Starts the command; the session ends when `exit` settles. */
@@ -72,22 +93,14 @@ export function startExecSession(target: ExecTarget, request: ExecRequest, signa
   return request.pty ? ptySession(target, request, args, signal) : pipeSession(target, args, signal);
 }
 
-/** Signals the command attached under lxc-attach `pid`, waiting briefly for it to be forked. */
+/** Signals the command attached under lxc-attach `pid`, waiting for it to be forked. */
 async function signalAttached(pid: number | undefined, sig: number, exited: () => boolean, log: Logger): Promise<void> {
-  if (pid === undefined) return;
-  for (let i = 0; i < 200 && !exited(); i++) {
-    const kids = await childrenOf(pid);
-    if (kids.length > 0) {
-      for (const k of kids) {
-        try {
-          process.kill(k, sig);
-        } catch (err) {
-          log.debug({ err, pid: k }, 'exec signal target already gone');
-        }
-      }
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 5));
+  const target = await waitAttached(pid, exited);
+  if (target === undefined) return;
+  try {
+    process.kill(target, sig);
+  } catch (err) {
+    log.debug({ err, pid: target }, 'exec signal target already gone');
   }
 }
 
@@ -141,14 +154,32 @@ function ptySession(target: ExecTarget, request: ExecRequest, args: string[], si
   };
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
+  // lxc-attach switches our pty to raw mode with TCSAFLUSH before it forks the command, which
+  // discards anything typed earlier: input waits until the command exists.
+  // LXC 5.0.2 also forces ONLCR on the host-side pty, so each newline would reach the client as
+  // "\r\r\n"; once lxc-attach has set its modes we clear it (output written by the command before
+  // that, usually nothing, keeps the extra "\r").
+  const ready = waitAttached(pty.pid, () => done).then(async (attached) => {
+    if (attached === undefined || done) return;
+    try {
+      const tty = await readlink(`/proc/${pty.pid}/fd/0`);
+      if (tty.startsWith('/dev/pts/')) await run('stty', ['-F', tty, '-onlcr']);
+    } catch (err) {
+      target.log.debug({ err }, 'could not clear onlcr on the exec pty');
+    }
+  });
   const stdin = new Writable({
     write(chunk: Buffer, _enc, cb): void {
-      if (!done) pty.write(chunk);
-      cb();
+      void ready.then(() => {
+        if (!done) pty.write(chunk);
+        cb();
+      });
     },
     final(cb): void {
-      if (!done) pty.write('\x04');
-      cb();
+      void ready.then(() => {
+        if (!done) pty.write('\x04');
+        cb();
+      });
     },
   });
   return {

@@ -7,12 +7,35 @@
  * `devices/<instance>/unix.*` nodes. Idempotent: a node with the right type and numbers is kept.
  */
 import { chmod, chown, lstat, mkdir, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { errors } from '../../../shared/index.js';
 import { run } from '../../exec.js';
 import type { InstanceRuntime } from '../../types.js';
 import { hostId } from './idmap.js';
 import { unixDeviceNodePath, type DiskSourceKind } from './lxc-config-devices.js';
 import { isTrue } from './units.js';
+
+/**
+ * Makes the instance volume traversable by an unprivileged instance's root. LXC mounts the
+ * (idmapped) rootfs as the mapped root when it restarts an instance after a reboot from inside,
+ * so every directory on the way must have o+x, as LXD keeps its storage directories at 0711. The
+ * volume directory itself gets g+x,o+x added; a parent without o+x is FAILED_PRECONDITION (checked
+ * at create; the start path only fixes the volume directory, which a snapshot restore may recreate).
+ */
+export async function ensureVolumeTraversable(runtime: InstanceRuntime, opts: { readonly parents: boolean } = { parents: true }): Promise<void> {
+  if (runtime.idmap === null) return;
+  const st = await stat(runtime.volumePath);
+  if ((st.mode & 0o011) !== 0o011) await chmod(runtime.volumePath, (st.mode & 0o7777) | 0o011);
+  if (!opts.parents) return;
+  for (let dir = dirname(runtime.volumePath); ; dir = dirname(dir)) {
+    if (((await stat(dir)).mode & 0o001) === 0) {
+      throw errors.precondition(
+        `Instance "${runtime.spec.name}": "${dir}" must be traversable by unprivileged instances (mode o+x, e.g. 0711)`,
+      );
+    }
+    if (dir === '/') break;
+  }
+}
 
 /** Linux dev_t → major (glibc gnu_dev_major). */
 export function devMajor(rdev: number): number {

@@ -27,9 +27,12 @@ export function checkHostName(hostName: string): void {
   if (!NAME.test(hostName)) throw errors.invalid(`Invalid instance host name "${hostName}"`);
 }
 
-/** Writes `data` to `path` atomically. */
+let tmpCounter = 0;
+
+/** Writes `data` to `path` atomically (a unique temporary name, then rename). */
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  tmpCounter += 1;
+  const tmp = `${path}.tmp-${process.pid}-${tmpCounter}`;
   await writeFile(tmp, data, { mode });
   await rename(tmp, path);
 }
@@ -62,6 +65,16 @@ export class InstanceStore {
       return await readFile(this.configPath(hostName), 'utf8');
     } catch (err) {
       if (isEnoent(err)) return null;
+      throw err;
+    }
+  }
+
+  /** True when the instance has a config here. */
+  async hasConfig(hostName: string): Promise<boolean> {
+    try {
+      return (await stat(this.configPath(hostName))).isFile();
+    } catch (err) {
+      if (isEnoent(err)) return false;
       throw err;
     }
   }

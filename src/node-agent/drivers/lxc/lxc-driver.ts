@@ -19,7 +19,7 @@ import { readCgroupUsage } from './cgroup-stats.js';
 import { cloudInitSeed, writeCloudInitSeed } from './cloud-init.js';
 import { startExecSession } from './exec-session.js';
 import { probeHostFeatures, type HostFeatures } from './host-features.js';
-import { ensureUnixDeviceNodes, statDiskSources } from './host-devices.js';
+import { ensureUnixDeviceNodes, ensureVolumeTraversable, statDiskSources } from './host-devices.js';
 import { checkHostName, InstanceStore, writeFileAtomic } from './instance-store.js';
 import { instanceFiles, renderLxcConfig } from './lxc-config.js';
 import { logTail, LxcTools, toolError, type LxcState } from './lxc-tools.js';
@@ -55,6 +55,15 @@ function statusOf(state: LxcState): InstanceStatus {
     case 'THAWED':
       return 'Running';
   }
+}
+
+/** JSON with object keys sorted, so equal runtimes compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }
 
 function throwIfAborted(signal: AbortSignal, what: string): void {
@@ -120,8 +129,8 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
   }
 
   private async requireRuntime(hostName: string): Promise<InstanceRuntime> {
-    const runtime = await this.store.readRuntime(hostName);
-    if (runtime === null || (await this.store.readConfig(hostName)) === null) throw errors.notFound(`Instance "${hostName}" not found`);
+    const [runtime, config] = await Promise.all([this.store.readRuntime(hostName), this.store.hasConfig(hostName)]);
+    if (runtime === null || !config) throw errors.notFound(`Instance "${hostName}" not found`);
     return runtime;
   }
 
@@ -133,12 +142,18 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     if (!(await stat(rootfs).then((s) => s.isDirectory(), () => false))) {
       throw errors.precondition(`Root filesystem of instance "${runtime.spec.name}" not found at "${rootfs}"`);
     }
+    await ensureVolumeTraversable(runtime);
     const text = await this.render(runtime);
     const dir = this.store.dir(name);
     const existing = await this.store.readConfig(name);
     if (existing !== null) {
-      if (existing !== text) throw errors.exists(`Instance "${name}" already exists with a different definition`);
+      // Same runtime → same definition (re-rendered, in case the host changed); else refused.
+      const stored = await this.store.readRuntime(name);
+      if (stored === null || canonicalJson(stored) !== canonicalJson(runtime)) {
+        throw errors.exists(`Instance "${name}" already exists with a different definition`);
+      }
       await ensureUnixDeviceNodes(runtime, dir);
+      if (existing !== text) await writeFileAtomic(this.store.configPath(name), text, 0o640);
       return;
     }
     const r = new Reverter();
@@ -192,15 +207,19 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     const runtime = await this.requireRuntime(hostName);
     const dir = this.store.dir(hostName);
     const files = instanceFiles(dir);
-    await clearStopMarker(this.store.lxcpath, hostName);
-    if (cloudInitSeed(runtime.spec) !== null) {
-      await writeCloudInitSeed(new InstanceFiles(`${runtime.volumePath}/rootfs`, runtime.spec.name), runtime.spec);
-    }
-    if (runtime.unixDevices.length > 0) await ensureUnixDeviceNodes(runtime, dir);
-    await rename(files.log, `${files.log}.old`).catch((err: unknown) => {
-      if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
-    });
-    await this.store.writePower(hostName, 'RUNNING');
+    // Independent preparations, concurrently: the start path is what launches are measured on.
+    await Promise.all([
+      clearStopMarker(this.store.lxcpath, hostName),
+      cloudInitSeed(runtime.spec) === null
+        ? undefined
+        : writeCloudInitSeed(new InstanceFiles(`${runtime.volumePath}/rootfs`, runtime.spec.name), runtime.spec),
+      runtime.unixDevices.length > 0 ? ensureUnixDeviceNodes(runtime, dir) : undefined,
+      ensureVolumeTraversable(runtime, { parents: false }),
+      rename(files.log, `${files.log}.old`).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+      }),
+      this.store.writePower(hostName, 'RUNNING'),
+    ]);
     try {
       await this.tools.start(hostName, signal);
     } catch (err) {
@@ -212,13 +231,14 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
 
   async stop(hostName: string, options: StopOptions, signal: AbortSignal): Promise<void> {
     await this.requireRuntime(hostName);
-    const info = await this.tools.info(hostName, signal);
     await this.store.writePower(hostName, 'STOPPED');
-    if (info.state === 'STOPPED') return;
     try {
       if (options.force && options.timeoutMs <= 0) {
+        // One process: lxc-stop -k kills a frozen instance too and exits 2 when nothing runs.
         await this.tools.stop(hostName, { kill: true }, signal);
       } else {
+        const info = await this.tools.info(hostName, signal);
+        if (info.state === 'STOPPED') return;
         if (info.state === 'FROZEN' || info.state === 'FREEZING') await this.tools.unfreeze(hostName, signal);
         const timeoutS = options.timeoutMs <= 0 ? -1 : Math.max(1, Math.ceil(options.timeoutMs / 1000));
         await this.tools.stop(hostName, { kill: false, timeoutS, killAfter: options.force }, signal);
@@ -226,6 +246,7 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     } catch (err) {
       if (isShoalError(err, ErrorCode.Cancelled)) throw toolError(err, `Stopping instance "${hostName}"`);
       const after = await this.tools.info(hostName);
+      if (after.state !== 'STOPPED' && options.force && options.timeoutMs <= 0) throw toolError(err, `Failed stopping instance "${hostName}"`);
       if (after.state !== 'STOPPED') {
         throw new ShoalError(ErrorCode.DeadlineExceeded, `Failed stopping instance "${hostName}": it did not shut down within ${options.timeoutMs} ms`, { cause: err });
       }
@@ -329,7 +350,7 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
 
   watchStops(listener: (event: InstanceStopEvent) => void): Disposable {
     this.listeners.add(listener);
-    this.watcher ??= new StopWatcher(this.store.lxcpath, this.store, this.tools, this.log, (e) => {
+    this.watcher ??= new StopWatcher(this.store.lxcpath, () => this.hook(), this.store, this.tools, this.log, this.clock, (e) => {
       for (const l of [...this.listeners]) l(e);
     });
     return toDisposable(() => {

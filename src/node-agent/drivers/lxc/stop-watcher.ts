@@ -12,12 +12,15 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Disposable, Logger } from '../../../shared/index.js';
+import type { Clock, Disposable, Logger } from '../../../shared/index.js';
 import type { InstanceStopEvent } from '../instance-driver.js';
 import { writeFileAtomic, type InstanceStore } from './instance-store.js';
 import type { LxcTools } from './lxc-tools.js';
 
 export type StopListener = (event: InstanceStopEvent) => void;
+
+/** How long after a reboot marker the instance must be back up to not count as stopped. */
+const REBOOT_GRACE_MS = 5000;
 
 /** The hook script (POSIX sh, runs as root in the host namespaces). */
 export const STOP_HOOK_SCRIPT = `#!/bin/sh
@@ -78,16 +81,19 @@ export class StopWatcher implements Disposable {
 
   constructor(
     private readonly lxcpath: string,
+    /** Installs the hook (the driver shares one installation between rendering and watching). */
+    private readonly ensureHook: () => Promise<string>,
     private readonly store: InstanceStore,
     private readonly tools: LxcTools,
     private readonly log: Logger,
+    private readonly clock: Clock,
     private readonly emit: StopListener,
   ) {
     this.ready = this.start().catch((err: unknown) => this.log.error({ err }, 'stop watcher failed to start'));
   }
 
   private async start(): Promise<void> {
-    await installStopHook(this.lxcpath);
+    await this.ensureHook();
     const { stops } = stopHookPaths(this.lxcpath);
     if (this.disposed) return;
     this.watcher = watch(stops, (_event, filename) => {
@@ -139,7 +145,9 @@ export class StopWatcher implements Disposable {
       if ((err as { code?: unknown }).code === 'ENOENT') return; // handled already
       throw err;
     }
-    const report = target === 'stop' ? await this.stillStopped(name) : null;
+    // A reboot is not a stop, unless the restart failed (LXC runs no hook then): look again later.
+    if (target === 'reboot') await new Promise<void>((r) => this.clock.setTimer(REBOOT_GRACE_MS, r));
+    const report = await this.stillStopped(name);
     if (report !== null) {
       await this.store.writePower(name, 'STOPPED');
       this.log.info({ instance: name, ephemeral: report.ephemeral }, 'instance stopped');
