@@ -3,17 +3,19 @@
 // gRPC with mutual TLS on loopback, and a typed client holding a certificate of the same test CA.
 // The busybox image is built once per process and imported through gRPC once per fixture.
 // Host objects are named with this run's tag (`ssv` + 4 characters): instances `<tag>-<word>-<hex>`,
-// networks `<tag>n<k>`, veths `<tag><8 hex>`; subnets are inside 10.173.0.0/16.
+// networks `<tag>n<k>`, veths `<tag><8 hex>`; subnets are inside 10.173.0.0/16. Storage drivers:
+// dir and btrfs (loop files and mounts stay under the state dir).
 // `cleanObjects()` (afterEach) deletes every instance, network, volume and extra pool through the
 // service, then sweeps the host by tag; `close()` (after) also stops the agent and removes the dir.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentClient } from '../../src/node-agent/client.js';
 import { LxcInstanceDriver } from '../../src/node-agent/drivers/lxc/lxc-driver.js';
 import { BridgeNetworkDriver } from '../../src/node-agent/drivers/network/bridge-driver.js';
 import type { StorageDriver } from '../../src/node-agent/drivers/storage-driver.js';
+import { BtrfsStorageDriver } from '../../src/node-agent/drivers/storage/btrfs.js';
 import { DirStorageDriver } from '../../src/node-agent/drivers/storage/dir.js';
 import { run } from '../../src/node-agent/exec.js';
 import { buildBusyboxImage } from '../../src/node-agent/images/busybox.js';
@@ -24,6 +26,7 @@ import { agentPaths, type AgentPaths } from '../../src/node-agent/types.js';
 import { createLogger, newOperationId, silentLogger, type Logger } from '../../src/shared/index.js';
 import * as pb from '../../proto/gen/shoal/agent/v1/agent.js';
 import { forceCleanup, leftovers, randomSuffix } from './network-hosts.js';
+import { releaseHostObjectsUnder } from './storage-cleanup.js';
 import { createTestPki, type TestPki } from './pki.js';
 
 /** This run's tag: every host object of this process's agent tests starts with it. */
@@ -127,7 +130,7 @@ export class AgentFixture {
     this.drivers = {
       instance: new LxcInstanceDriver({ paths, log: log.child({ component: 'lxc' }) }),
       network: new BridgeNetworkDriver({ paths, log, autoSubnetPool: '10.173.0.0/16', upstreamDns: 'none' }),
-      storage: { dir: new DirStorageDriver({ paths, log }), ...this.extraStorage(paths, log) },
+      storage: { dir: new DirStorageDriver({ paths, log }), btrfs: new BtrfsStorageDriver({ paths, log }), ...this.extraStorage(paths, log) },
       images: await FsImageStore.open(paths.images, log),
     };
     this.service = await AgentService.open({
@@ -258,12 +261,23 @@ export class AgentFixture {
     }
     const left = await leftovers(RUN_TAG);
     if (left.length > 0) await forceCleanup(RUN_TAG);
+    await releaseHostObjectsUnder(this.dir);
   }
 
   /** Everything of this fixture left on the host (should be empty after cleanObjects). */
   async leftovers(): Promise<string[]> {
     const containers = (await readdir(this.paths.containers).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
-    return [...containers.map((c) => `container ${c}`), ...(await leftovers(RUN_TAG))];
+    const prefix = `${this.dir}/`;
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(prefix));
+    const loops = (await run('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'])).stdout
+      .split('\n')
+      .filter((l) => l.includes(prefix));
+    return [
+      ...containers.map((c) => `container ${c}`),
+      ...(await leftovers(RUN_TAG)),
+      ...mounts.filter((m) => !m.includes('/storage-pools/default')).map((m) => `mount ${m}`),
+      ...loops.map((l) => `loop ${l.trim()}`),
+    ];
   }
 
   /** Cleans everything, stops the agent and removes the state dir. */

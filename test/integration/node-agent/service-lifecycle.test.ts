@@ -120,7 +120,7 @@ describe('src/node-agent/service.ts (integration: lifecycle over gRPC)', functio
       await other.remove();
     }
     const info = await fx.client.unary('getMemberInfo', {});
-    assert.deepEqual([info.instanceTypes, info.networkTypes, info.storageDrivers], [['container'], ['bridge'], ['dir']]);
+    assert.deepEqual([info.instanceTypes, info.networkTypes, info.storageDrivers], [['container'], ['bridge'], ['btrfs', 'dir']]);
     const res = await fx.client.unary('getResources', {});
     assert.ok(res.cpuCount >= 1 && res.memoryTotalBytes > 0 && res.pools.some((p) => p.name === 'default' && p.totalBytes > 0));
   });
