@@ -256,7 +256,8 @@ function resolveDisk(spec: InstanceSpec, device: string, dev: ConfigMap, look: D
     if (!isAbsolute(source)) throw errors.invalid(`Device "${device}": source "${source}" must be an absolute host path`);
     hostPath = source;
   }
-  return { device, path, source: hostPath, readonly: dev['readonly'] === 'true' };
+  // Custom volumes are idmapped like the rootfs (LXD shifts them); host paths follow `shift`.
+  return { device, path, source: hostPath, readonly: dev['readonly'] === 'true', ...(pool ? { shift: true } : {}) };
 }
 
 function resolveUnix(

@@ -21,8 +21,9 @@ import { InstanceStatus } from './types.js';
 
 /** Options of a stop. */
 export interface StopRequest {
+  /** Kill at once (LXD `force`). */
   readonly force: boolean;
-  /** 0: the service default. */
+  /** Clean shutdown budget; 0: the service default. Ignored with `force`. */
   readonly timeoutMs: number;
 }
 
@@ -97,7 +98,8 @@ export class LifecycleService {
     const { ctx } = this;
     const status = await currentStatus(ctx, rec.hostName, signal);
     if (status !== InstanceStatus.Stopped) {
-      const timeoutMs = req.timeoutMs > 0 ? req.timeoutMs : ctx.options.defaultStopTimeoutMs;
+      // LXD: force kills at once; otherwise a clean shutdown within the timeout, or DEADLINE_EXCEEDED.
+      const timeoutMs = req.force ? 0 : req.timeoutMs > 0 ? req.timeoutMs : ctx.options.defaultStopTimeoutMs;
       await ctx.drivers.instance.stop(rec.hostName, { force: req.force, timeoutMs }, signal);
       ctx.log.info({ instance: rec.spec.name, project: rec.spec.project, force: req.force }, 'instance stopped');
     }

@@ -51,7 +51,7 @@ describe('src/node-agent/devices.ts', () => {
         { device: 'mv', ifname: 'eth1', kind: 'macvlan', parent: 'eno1', hwaddr: '02:00:00:00:00:01' },
       ]);
       assert.deepEqual(r.runtime.disks, [
-        { device: 'data', path: '/data', source: '/pools/p/custom/data', readonly: false },
+        { device: 'data', path: '/data', source: '/pools/p/custom/data', readonly: false, shift: true },
         { device: 'host', path: '/mnt', source: '/srv', readonly: true },
       ]);
       assert.deepEqual(r.runtime.unixDevices, [{ device: 'null', kind: 'unix-char', path: '/dev/null', major: 1, minor: 3, uid: 0, gid: 0, mode: 0o660 }]);

@@ -870,9 +870,12 @@ export interface StopInstanceRequest {
   operationId: string;
   project: string;
   name: string;
-  /** Kill at once instead of a clean shutdown. */
+  /** Kill at once instead of a clean shutdown (LXD `force`). */
   force: boolean;
-  /** Clean shutdown budget; 0 means 30 s. When it runs out, the stop fails (or kills, with force). */
+  /**
+   * Clean shutdown budget; 0 means 30 s. When it runs out, the stop fails with DEADLINE_EXCEEDED
+   * and the instance keeps running. Ignored with `force`.
+   */
   timeoutMs: number;
 }
 
