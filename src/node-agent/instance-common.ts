@@ -3,8 +3,7 @@
  * resolution of a record, the in-use checks and the removal of an instance from the host (used by
  * DeleteInstance, the stop of an ephemeral instance and recovery).
  */
-import { checkHostnameName, errors, isShoalError, ErrorCode } from '../shared/index.js';
-import { applyTemplates } from './images/template-apply.js';
+import { ErrorCode, ShoalError, checkHostnameName, errors, isShoalError } from '../shared/index.js';
 import type { TemplateTrigger } from './images/image-store.js';
 import { canonicalJson } from './ledger.js';
 import { customVolumesOf, findRootDisk, managedNetworksOf, resolveDevices, type ResolvedInstance } from './devices.js';
@@ -100,21 +99,33 @@ export async function currentStatus(ctx: ServiceContext, hostName: string, signa
 }
 
 /**
- * Removes an instance from the host: definition, network entries, root volume (with its
- * snapshots), then the record. The record is marked `deleting` (synced) first, so a crash
- * mid-way is finished by recovery. Every step is idempotent. The caller holds the instance lock
- * and has checked that the instance is stopped.
+ * Removes an instance from the host: definition (the driver refuses a running instance:
+ * FAILED_PRECONDITION, nothing changed), network entries, root volume (with its snapshots), then
+ * the record. The record is marked `deleting` (synced) once the definition is gone, so a crash
+ * mid-way is finished by recovery. Every step is idempotent. The caller holds the instance lock.
  */
 export async function removeInstance(ctx: ServiceContext, rec: InstanceRecord, signal: AbortSignal): Promise<void> {
   const key = instanceKey(rec.spec.project, rec.spec.name);
+  // The driver refuses a running or frozen instance: nothing has changed yet when it does.
+  try {
+    await ctx.drivers.instance.delete(rec.hostName, signal);
+  } catch (err) {
+    if (isShoalError(err, ErrorCode.FailedPrecondition)) {
+      throw new ShoalError(ErrorCode.FailedPrecondition, `Instance "${rec.spec.name}" is running; stop it before deleting it`, { cause: err });
+    }
+    throw err;
+  }
+  ctx.knownStopped.delete(rec.hostName);
+  ctx.templates.forget(rec.hostName);
   if (rec.phase !== 'deleting') await ctx.db.instances.put(key, { ...rec, phase: 'deleting' }, { sync: true });
-  await ctx.drivers.instance.delete(rec.hostName, signal);
   for (const net of managedNetworksOf(rec.spec)) {
     if (await ctx.db.networks.get(net)) await ctx.drivers.network.removeHost(net, rec.hostName, signal);
   }
   const pool = await ctx.db.pools.get(rec.pool);
   if (pool) {
-    await ctx.storage(pool.spec).deleteVolume(pool.spec, { type: 'container', name: rec.hostName }, signal);
+    const volume = { type: 'container', name: rec.hostName } as const;
+    ctx.templates.dropVolume(ctx.storage(pool.spec).volumePath(pool.spec, volume));
+    await ctx.storage(pool.spec).deleteVolume(pool.spec, volume, signal);
   }
   await ctx.db.instances.del(key, { sync: true });
   ctx.log.info({ instance: rec.spec.name, project: rec.spec.project }, 'instance deleted');
@@ -140,20 +151,12 @@ export function quoteList(kind: string, names: readonly string[]): string {
  * files are written with host ids 0.
  */
 export async function applyInstanceTemplates(
+  ctx: ServiceContext,
   runtime: InstanceRuntime,
   architecture: string,
   trigger: TemplateTrigger,
 ): Promise<void> {
-  await applyTemplates({
-    volumePath: runtime.volumePath,
-    trigger,
-    name: runtime.spec.name,
-    architecture,
-    privileged: runtime.idmap === null,
-    ephemeral: runtime.spec.ephemeral,
-    config: runtime.spec.config,
-    devices: runtime.spec.devices,
-  });
+  await ctx.templates.apply(runtime, architecture, trigger);
 }
 
 /** INVALID_ARGUMENT unless the config keys in `config` are all strings (proto maps guarantee it). */

@@ -20,6 +20,7 @@ import type { StorageDriver } from './drivers/storage-driver.js';
 import type { ImageStore } from './images/image-store.js';
 import type { OperationLedger } from './ledger.js';
 import { instanceKey, type InstanceRecord, type NetworkRecord, type PoolRecord } from './local-records.js';
+import { InstanceTemplates } from './instance-templates.js';
 import type { KeyedLock } from './locks.js';
 import type { AgentPaths, IdmapRange, PoolSpec } from './types.js';
 
@@ -50,6 +51,17 @@ export const DEFAULT_SERVICE_OPTIONS: AgentServiceOptions = {
 
 /** Shared state of one AgentService. */
 export class ServiceContext {
+  /**
+   * Host names of instances this service itself left stopped (created, or stopped by it) and has
+   * not started since. A start of such an instance skips the state probe (an lxc-info) and, right
+   * after create, re-adding network entries made moments ago. Only the service starts instances
+   * (the driver's autostart runs before any entry is added), so the set is never stale but for
+   * an administrator running lxc-start by hand.
+   */
+  readonly knownStopped = new Set<string>();
+  /** Compiled image templates and what was written since create (see instance-templates.ts). */
+  readonly templates = new InstanceTemplates();
+
   constructor(
     readonly paths: AgentPaths,
     readonly log: Logger,

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { errors } from '../shared/index.js';
 import type { ExecRequest, ExecSession } from './drivers/instance-driver.js';
+import type { InstanceFiles } from './files/instance-files.js';
 import { currentStatus, projectOf, type InstanceRef } from './instance-common.js';
 import type { ServiceContext } from './service-context.js';
 import { InstanceStatus } from './types.js';
@@ -69,7 +70,7 @@ export class ExecFilesService {
   push(opId: string, ref: InstanceRef, spec: PushFileSpec, content: Readable, signal: AbortSignal): Promise<null> {
     const project = projectOf(ref.project);
     return this.ctx.ledger.run(opId, 'PushFile', { project, name: ref.name, ...spec }, async () => {
-      const files = await this.files(ref, signal);
+      const files = await this.files(ref, signal, true);
       const own = {
         ...(spec.uid === undefined ? {} : { uid: spec.uid }),
         ...(spec.gid === undefined ? {} : { gid: spec.gid }),
@@ -101,13 +102,15 @@ export class ExecFilesService {
   delete(opId: string, ref: InstanceRef, path: string, signal: AbortSignal): Promise<null> {
     const project = projectOf(ref.project);
     return this.ctx.ledger.run(opId, 'DeleteFile', { project, name: ref.name, path }, async () => {
-      await (await this.files(ref, signal)).delete(path);
+      await (await this.files(ref, signal, true)).delete(path);
       return null;
     });
   }
 
-  private async files(ref: InstanceRef, signal: AbortSignal): ReturnType<ServiceContext['drivers']['instance']['files']> {
+  /** The driver's file API of the instance; `touch` says the rootfs is about to change. */
+  private async files(ref: InstanceRef, signal: AbortSignal, touch = false): Promise<InstanceFiles> {
     const rec = await this.ctx.instance(projectOf(ref.project), ref.name);
+    if (touch) this.ctx.templates.forget(rec.hostName);
     return this.ctx.drivers.instance.files(rec.hostName, signal);
   }
 }

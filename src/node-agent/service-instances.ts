@@ -26,6 +26,16 @@ import { LXD_ARCHITECTURE } from './service-member.js';
 import type { ServiceContext } from './service-context.js';
 import { InstanceStatus, hostInstanceName, type InstanceSpec, type InstanceState } from './types.js';
 
+/**
+ * Waits for every promise and rethrows the first failure only once all have settled, so a revert
+ * never runs while a sibling step is still writing.
+ */
+async function settleAll(steps: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Where a new instance's root filesystem comes from. */
 export type InstanceSource = { readonly type: 'image'; readonly fingerprint: string } | { readonly type: 'none' };
 
@@ -90,31 +100,37 @@ export class InstanceService {
     await ctx.db.instances.put(key, rec, { sync: true });
     try {
       await ctx.reverted(`create instance "${spec.name}"`, async (r) => {
-        // Reserve DHCP/DNS entries (static addresses fail early when taken).
+        // Undo steps are registered before their work starts, so partial results are removed too.
         for (const nh of resolved.networkHosts) {
           r.add(`entry of "${hostName}" on network "${nh.network}"`, () =>
             ctx.drivers.network.removeHost(nh.network, hostName, ctx.revertSignal()),
           );
-          await ctx.drivers.network.addHost(nh.network, nh.host, signal);
         }
-
-        // Create the root volume (registered first: a partial volume is removed too).
         r.add(`volume "containers/${hostName}" on pool "${pool.name}"`, () =>
           storage.deleteVolume(pool, volume, ctx.revertSignal()),
         );
         const sizeOpt = resolved.rootSizeBytes === undefined ? {} : { sizeBytes: resolved.rootSizeBytes };
-        if (fingerprint) {
-          const images = ctx.drivers.images;
-          await storage.ensureImageVolume(pool, fingerprint, (dir, s) => images.unpack(fingerprint, dir, s), signal);
-          await storage.createVolumeFromImage(pool, volume, fingerprint, sizeOpt, signal);
-          await applyInstanceTemplates(runtime, architecture, 'create');
-        } else {
-          await storage.createVolume(pool, volume, sizeOpt, signal);
-        }
-
-        // Write the LXC definition.
-        r.add(`LXC definition of "${hostName}"`, () => ctx.drivers.instance.delete(hostName, ctx.revertSignal()));
-        await ctx.drivers.instance.create(runtime, signal);
+        await settleAll([
+          // DHCP/DNS entries (a static address taken by another instance fails here).
+          (async () => {
+            for (const nh of resolved.networkHosts) await ctx.drivers.network.addHost(nh.network, nh.host, signal);
+          })(),
+          // The root volume, then (independent of each other) the templates and the LXC definition.
+          (async () => {
+            if (fingerprint) {
+              const images = ctx.drivers.images;
+              await storage.ensureImageVolume(pool, fingerprint, (dir, s) => images.unpack(fingerprint, dir, s), signal);
+              await storage.createVolumeFromImage(pool, volume, fingerprint, sizeOpt, signal);
+            } else {
+              await storage.createVolume(pool, volume, sizeOpt, signal);
+            }
+            r.add(`LXC definition of "${hostName}"`, () => ctx.drivers.instance.delete(hostName, ctx.revertSignal()));
+            await settleAll([
+              fingerprint ? applyInstanceTemplates(ctx, runtime, architecture, 'create') : Promise.resolve(),
+              ctx.drivers.instance.create(runtime, signal),
+            ]);
+          })(),
+        ]);
 
         rec = { ...rec, phase: 'created' };
         await ctx.db.instances.put(key, rec, { sync: true });
@@ -125,6 +141,7 @@ export class InstanceService {
       if (!(err instanceof RevertIncompleteError)) await ctx.db.instances.del(key, { sync: true });
       throw err;
     }
+    ctx.knownStopped.add(hostName);
     ctx.log.info({ instance: spec.name, project: spec.project, pool: pool.name }, 'instance created');
     return instanceView(rec, InstanceStatus.Stopped);
   }
@@ -197,12 +214,8 @@ export class InstanceService {
     return this.ctx.ledger.run(opId, 'DeleteInstance', { project, name: ref.name }, async () => {
       const rec = await this.ctx.instance(project, ref.name);
       return this.ctx.locks.with(instanceLocks(rec.spec), async () => {
-        const cur = await this.ctx.instance(project, ref.name);
-        const status = await currentStatus(this.ctx, cur.hostName, signal);
-        if (status !== InstanceStatus.Stopped) {
-          throw errors.precondition(`Instance "${ref.name}" is ${status.toLowerCase()}; stop it before deleting it`);
-        }
-        await removeInstance(this.ctx, cur, signal);
+        // removeInstance refuses a running or frozen instance (FAILED_PRECONDITION) before any change.
+        await removeInstance(this.ctx, await this.ctx.instance(project, ref.name), signal);
         return null;
       });
     });
@@ -261,6 +274,10 @@ export class InstanceService {
         { sync: true },
       );
     });
+    ctx.knownStopped.delete(old.hostName);
+    ctx.knownStopped.add(newHost);
+    ctx.templates.forget(old.hostName);
+    ctx.templates.dropVolume(prev.runtime.volumePath);
     return instanceView(rec, InstanceStatus.Stopped);
   }
 

@@ -84,11 +84,17 @@ export class LifecycleService {
    */
   async startLocked(rec: InstanceRecord, signal: AbortSignal): Promise<InstanceView> {
     const { ctx } = this;
-    const status = await currentStatus(ctx, rec.hostName, signal);
-    if (status !== InstanceStatus.Stopped) return instanceView(rec, status);
+    const known = ctx.knownStopped.has(rec.hostName);
+    if (!known) {
+      const status = await currentStatus(ctx, rec.hostName, signal);
+      if (status !== InstanceStatus.Stopped) return instanceView(rec, status);
+    }
     const resolved = await resolveRecord(ctx, rec);
-    for (const nh of resolved.networkHosts) await ctx.drivers.network.addHost(nh.network, nh.host, signal);
-    await applyInstanceTemplates(resolved.runtime, rec.architecture, 'start');
+    // Entries may be gone (network re-created, agent restored); not when the service just made them.
+    if (!known) for (const nh of resolved.networkHosts) await ctx.drivers.network.addHost(nh.network, nh.host, signal);
+    await applyInstanceTemplates(ctx, resolved.runtime, rec.architecture, 'start');
+    ctx.knownStopped.delete(rec.hostName);
+    ctx.templates.forget(rec.hostName);
     await ctx.drivers.instance.start(rec.hostName, signal);
     ctx.log.info({ instance: rec.spec.name, project: rec.spec.project }, 'instance started');
     return instanceView(rec, InstanceStatus.Running);
@@ -96,13 +102,12 @@ export class LifecycleService {
 
   private async stopLocked(rec: InstanceRecord, req: StopRequest, signal: AbortSignal): Promise<InstanceRecord> {
     const { ctx } = this;
-    const status = await currentStatus(ctx, rec.hostName, signal);
-    if (status !== InstanceStatus.Stopped) {
-      // LXD: force kills at once; otherwise a clean shutdown within the timeout, or DEADLINE_EXCEEDED.
-      const timeoutMs = req.force ? 0 : req.timeoutMs > 0 ? req.timeoutMs : ctx.options.defaultStopTimeoutMs;
-      await ctx.drivers.instance.stop(rec.hostName, { force: req.force, timeoutMs }, signal);
-      ctx.log.info({ instance: rec.spec.name, project: rec.spec.project, force: req.force }, 'instance stopped');
-    }
+    // The driver's stop is idempotent (a stopped instance stays stopped), so no state probe first.
+    // LXD: force kills at once; otherwise a clean shutdown within the timeout, or DEADLINE_EXCEEDED.
+    const timeoutMs = req.force ? 0 : req.timeoutMs > 0 ? req.timeoutMs : ctx.options.defaultStopTimeoutMs;
+    await ctx.drivers.instance.stop(rec.hostName, { force: req.force, timeoutMs }, signal);
+    ctx.knownStopped.add(rec.hostName);
+    ctx.log.info({ instance: rec.spec.name, project: rec.spec.project, force: req.force }, 'instance stopped');
     return rec;
   }
 

@@ -64,6 +64,7 @@ export class SnapshotService {
       const restoredSpec = { ...snap.spec, name: rec.spec.name, project: rec.spec.project };
       const resolved = await resolveRecord(this.ctx, rec, restoredSpec);
       const current = await resolveRecord(this.ctx, rec);
+      this.ctx.templates.forget(rec.hostName);
       await this.ctx.storage(pool).restoreSnapshot(pool, { type: 'container', name: rec.hostName }, snapshot, signal);
       await this.ctx.drivers.instance.update(resolved.runtime, signal);
       const net = this.ctx.drivers.network;
