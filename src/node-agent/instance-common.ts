@@ -118,15 +118,18 @@ export async function removeInstance(ctx: ServiceContext, rec: InstanceRecord, s
   ctx.knownStopped.delete(rec.hostName);
   ctx.templates.forget(rec.hostName);
   if (rec.phase !== 'deleting') await ctx.db.instances.put(key, { ...rec, phase: 'deleting' }, { sync: true });
-  for (const net of managedNetworksOf(rec.spec)) {
+  // Network entries and the root volume are independent: remove them side by side.
+  const steps: Array<Promise<void>> = managedNetworksOf(rec.spec).map(async (net) => {
     if (await ctx.db.networks.get(net)) await ctx.drivers.network.removeHost(net, rec.hostName, signal);
-  }
+  });
   const pool = await ctx.db.pools.get(rec.pool);
   if (pool) {
     const volume = { type: 'container', name: rec.hostName } as const;
     ctx.templates.dropVolume(ctx.storage(pool.spec).volumePath(pool.spec, volume));
-    await ctx.storage(pool.spec).deleteVolume(pool.spec, volume, signal);
+    steps.push(ctx.storage(pool.spec).deleteVolume(pool.spec, volume, signal));
   }
+  const failed = (await Promise.allSettled(steps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   await ctx.db.instances.del(key, { sync: true });
   ctx.log.info({ instance: rec.spec.name, project: rec.spec.project }, 'instance deleted');
 }
