@@ -133,9 +133,9 @@ async function main(): Promise<void> {
       create_start_ms_btrfs: r1(med('btrfs', 'ours', 'createStart')),
       floor_ms_btrfs: r1(med('btrfs', 'floor', 'createStart')),
       lxd_ms_btrfs: r1(med('btrfs', 'lxd', 'createStart')),
-      parallel20_s: r1(par.ours.createStartS * 10) / 10,
-      lxd_parallel20_s: r1(par.lxd.createStartS * 10) / 10,
-      floor_parallel20_s: r1(par.floor.createStartS * 10) / 10,
+      parallel20_s: Number(par.ours.createStartS.toFixed(2)),
+      lxd_parallel20_s: Number(par.lxd.createStartS.toFixed(2)),
+      floor_parallel20_s: Number(par.floor.createStartS.toFixed(2)),
       delete_ms_dir: r1(med('dir', 'ours', 'delete')),
       floor_delete_ms_dir: r1(med('dir', 'floor', 'delete')),
       lxd_delete_ms_dir: r1(med('dir', 'lxd', 'delete')),
@@ -144,8 +144,8 @@ async function main(): Promise<void> {
       lxd_delete_ms_btrfs: r1(med('btrfs', 'lxd', 'delete')),
       stop_ms_dir: r1(med('dir', 'ours', 'stop')),
       lxd_stop_ms_dir: r1(med('dir', 'lxd', 'stop')),
-      parallel20_delete_s: r1(par.ours.deleteS * 10) / 10,
-      lxd_parallel20_delete_s: r1(par.lxd.deleteS * 10) / 10,
+      parallel20_delete_s: Number(par.ours.deleteS.toFixed(2)),
+      lxd_parallel20_delete_s: Number(par.lxd.deleteS.toFixed(2)),
     }),
   );
 }
