@@ -216,6 +216,7 @@ export class InstanceFiles {
       const code = errnoOf(err);
       if (code === 'ELOOP') throw this.errs.escape(path); // swapped for a symlink after our lstat
       if (code === 'ENOENT') throw this.errs.notFound(path);
+      if (code === 'EEXIST') throw new ShoalError(ErrorCode.Aborted, `Path "${path}" in instance "${this.instance}" changed; try again`);
       throw err;
     }
     try {

@@ -81,6 +81,27 @@ describe('src/node-agent/drivers/lxc', () => {
       }
     });
 
+    it('does not report the stop of a failed start, so an ephemeral instance survives it', async () => {
+      const rt = await fx.runtime(fx.name('fail'), {
+        ephemeral: true,
+        config: { 'raw.lxc': 'lxc.mount.entry = /nonexistent-slx-src mnt none bind 0 0' },
+      });
+      const events: InstanceStopEvent[] = [];
+      const watch = d.watchStops((e) => events.push(e));
+      try {
+        await d.create(rt, sig());
+        await assert.rejects(d.start(rt.hostName, sig()));
+        for (let i = 0; i < 40 && !(await exists(join(fx.paths.containers, '.shoal/stops', rt.hostName))); i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        assert.deepEqual(events, []);
+        assert.ok((await d.list(sig())).includes(rt.hostName));
+      } finally {
+        watch.dispose();
+      }
+    });
+
     it('does not report a reboot as a stop', async () => {
       const rt = await fx.runtime(fx.name('rb'));
       const events: InstanceStopEvent[] = [];

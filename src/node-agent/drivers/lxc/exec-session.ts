@@ -122,6 +122,7 @@ function pipeSession(target: ExecTarget, args: string[], signal: AbortSignal): E
   };
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
+  child.once('exit', () => (done = true)); // output pipes may outlive the command (background jobs)
   child.stdin?.on('error', (err) => target.log.debug({ err }, 'exec stdin closed'));
   return {
     stdin: child.stdin as Writable,

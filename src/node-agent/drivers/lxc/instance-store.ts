@@ -3,10 +3,12 @@
  * `config` (the rendered LXC config, what lxc-* read), `shoal-runtime.json` (the InstanceRuntime it
  * was rendered from: start, state, exec and autostart need it after an agent restart),
  * `shoal-power` (last requested power state, RUNNING/STOPPED, for `boot.autostart` unset = "restore
- * what was running", as LXD's volatile.last_state.power), `lxc.log`, `console.log`, `devices/`.
+ * what was running", as LXD's volatile.last_state.power), `shoal-start` (`starting` while a start
+ * runs, `failed` after it failed: the stop LXC reports for it is not an instance stop),
+ * `lxc.log`, `console.log`, `devices/`.
  * Files are replaced atomically (write to a temporary name, then rename).
  */
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors } from '../../../shared/index.js';
 import type { InstanceRuntime } from '../../types.js';
@@ -19,6 +21,9 @@ interface StoredRuntime {
 
 /** Last requested power state. */
 export type PowerState = 'RUNNING' | 'STOPPED';
+
+/** Where a start stands (see `shoal-start`). */
+export type StartPhase = 'starting' | 'failed';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
 
@@ -110,6 +115,30 @@ export class InstanceStore {
       await writeFileAtomic(join(this.dir(hostName), 'shoal-power'), `${state}\n`, 0o644);
     } catch (err) {
       if (!isEnoent(err)) throw err;
+    }
+  }
+
+  /** Records the phase of a start (`starting`, `failed`), or clears it (null). */
+  async writeStartPhase(hostName: string, phase: StartPhase | null): Promise<void> {
+    const path = join(this.dir(hostName), 'shoal-start');
+    try {
+      if (phase === null) await unlink(path);
+      else await writeFileAtomic(path, `${phase}\n`, 0o644);
+    } catch (err) {
+      if (!isEnoent(err)) throw err;
+    }
+  }
+
+  /** The recorded start phase and when it was written (epoch ms), or null. */
+  async readStartPhase(hostName: string): Promise<{ phase: StartPhase; atMs: number } | null> {
+    const path = join(this.dir(hostName), 'shoal-start');
+    try {
+      const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+      const phase = text.trim();
+      return phase === 'starting' || phase === 'failed' ? { phase, atMs: st.mtimeMs } : null;
+    } catch (err) {
+      if (isEnoent(err)) return null;
+      throw err;
     }
   }
 

@@ -219,13 +219,15 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
         if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
       }),
       this.store.writePower(hostName, 'RUNNING'),
+      this.store.writeStartPhase(hostName, 'starting'),
     ]);
     try {
       await this.tools.start(hostName, signal);
     } catch (err) {
-      await this.store.writePower(hostName, 'STOPPED');
+      await Promise.all([this.store.writePower(hostName, 'STOPPED'), this.store.writeStartPhase(hostName, 'failed')]);
       throw toolError(err, `Failed starting instance "${hostName}"`, await logTail(files.log));
     }
+    await this.store.writeStartPhase(hostName, null);
     this.log.info({ instance: hostName }, 'instance started');
   }
 

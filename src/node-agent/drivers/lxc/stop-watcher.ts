@@ -21,6 +21,8 @@ export type StopListener = (event: InstanceStopEvent) => void;
 
 /** How long after a reboot marker the instance must be back up to not count as stopped. */
 const REBOOT_GRACE_MS = 5000;
+/** A `starting` phase older than this was left by an agent that died mid-start. */
+const STALE_START_MS = 120_000;
 
 /** The hook script (POSIX sh, runs as root in the host namespaces). */
 export const STOP_HOOK_SCRIPT = `#!/bin/sh
@@ -169,6 +171,14 @@ export class StopWatcher implements Disposable {
   private async stillStopped(name: string): Promise<InstanceStopEvent | null> {
     const runtime = await this.store.readRuntime(name);
     if (runtime === null || (await this.store.readConfig(name)) === null) return null;
+    // The stop of a start that failed is that start's failure (its caller got the error), as LXD
+    // ignores stop hooks during a start; one during a start still running is looked at again.
+    const start = await this.store.readStartPhase(name);
+    if (start?.phase === 'failed') return null;
+    if (start?.phase === 'starting' && this.clock.now() - start.atMs < STALE_START_MS) {
+      await new Promise<void>((r) => this.clock.setTimer(500, r));
+      return this.stillStopped(name);
+    }
     const info = await this.tools.info(name);
     if (info.state !== 'STOPPED') return null;
     return { hostName: name, ephemeral: runtime.spec.ephemeral };
