@@ -207,8 +207,8 @@ export function createAgentServiceHandlers(service: AgentService, log: Logger): 
   };
 }
 
-/** Registers the AgentService on `server` (grpc health pattern). */
-export function addAgentServiceToServer(server: grpc.Server, service: AgentService, log: Logger): void {
+/** Registers the AgentService on `server` (grpc health pattern); logs go to the service's logger unless given. */
+export function addAgentServiceToServer(server: grpc.Server, service: AgentService, log: Logger = service.ctx.log): void {
   server.addService(pb.AgentServiceService, createAgentServiceHandlers(service, log.child({ component: 'agent-grpc' })));
 }
 
