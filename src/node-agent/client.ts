@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { fromGrpcError, type AsyncDisposable } from '../shared/index.js';
 import * as pb from '../../proto/gen/shoal/agent/v1/agent.js';
-import { AGENT_GRPC_OPTIONS, type AgentTls } from './server.js';
+import { AGENT_GRPC_OPTIONS, type AgentTls } from './grpc-options.js';
 
 type Def = typeof pb.AgentServiceService;
 type MethodName = keyof Def;

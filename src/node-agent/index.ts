@@ -4,7 +4,8 @@
  */
 export { AgentService, type AgentServiceConfig } from './service.js';
 export type { AgentServiceDrivers, AgentServiceOptions } from './service-context.js';
-export { addAgentServiceToServer, createAgentServiceHandlers, startAgentServer, AGENT_GRPC_OPTIONS, type AgentServer, type AgentTls } from './server.js';
+export { addAgentServiceToServer, createAgentServiceHandlers, startAgentServer, type AgentServer } from './server.js';
+export { AGENT_GRPC_OPTIONS, type AgentTls } from './grpc-options.js';
 export { AgentClient, type CallOpts, type ExecHandle, type PartialMessage, type RequestOf, type ResponseOf, type UnaryMethod } from './client.js';
 export type { RecoveryReport } from './recovery.js';
 export { instanceDrivers, networkDrivers, storageDrivers, type DriverContext } from './drivers/registry.js';

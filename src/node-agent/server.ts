@@ -23,6 +23,7 @@ import {
   volumeToPb,
 } from './codec.js';
 import { callLogger, callSignal, logFailure, statusOf } from './server-call.js';
+import { AGENT_GRPC_OPTIONS, type AgentTls } from './grpc-options.js';
 import { streamingHandlers } from './server-streams.js';
 import type { AgentService } from './service.js';
 
@@ -211,22 +212,6 @@ export function createAgentServiceHandlers(service: AgentService, log: Logger): 
 export function addAgentServiceToServer(server: grpc.Server, service: AgentService, log: Logger = service.ctx.log): void {
   server.addService(pb.AgentServiceService, createAgentServiceHandlers(service, log.child({ component: 'agent-grpc' })));
 }
-
-/** PEM material for mutual TLS with the cluster CA. */
-export interface AgentTls {
-  readonly caPem: Buffer;
-  readonly certPem: Buffer;
-  readonly keyPem: Buffer;
-}
-
-/** gRPC channel options both ends use (keepalive detects dead peers). */
-export const AGENT_GRPC_OPTIONS: grpc.ChannelOptions = {
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-  'grpc.max_receive_message_length': 8 * 1024 * 1024,
-};
 
 /** A started AgentService server. */
 export interface AgentServer {
