@@ -18,7 +18,9 @@ done
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 packages=(lxc dnsmasq-base nftables btrfs-progs squashfs-tools busybox-static iproute2 uidmap xz-utils
-  ca-certificates openssl "${extra[@]}")
+  attr rsync zstd bzip2 util-linux e2fsprogs
+  python3 make g++
+  ca-certificates openssl "${extra[@]}")  # python3 make g++: node-pty builds from source at npm ci
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,6 +5,7 @@
  * handled once.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn as ptySpawn, type IPty } from 'node-pty';
 import { ErrorCode, ExecError, ShoalError } from '../shared/index.js';
 
 /** Options of {@link run}. */
@@ -175,4 +176,40 @@ export async function commandExists(cmd: string): Promise<boolean> {
     if (err instanceof ExecError && err.exitCode !== null) return false;
     throw err;
   }
+}
+
+/** Options of {@link spawnPty}. */
+export interface PtyOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly cols: number;
+  readonly rows: number;
+  /** Aborting sends SIGKILL. */
+  readonly signal?: AbortSignal;
+}
+
+/** A process on a pseudo-terminal: output arrives as raw bytes; `resize` changes the window size. */
+export type PtyProcess = IPty;
+
+/**
+ * Starts `cmd args…` with a new pseudo-terminal as its stdin/stdout/stderr and controlling
+ * terminal (node-pty, built from source). Output is delivered as Buffers (`encoding: null`), so
+ * binary data survives. The caller owns the process: it must wait for `onExit` and kill it on
+ * dispose. `spawn` failures (e.g. a missing command) surface as a non-zero exit.
+ */
+export function spawnPty(cmd: string, args: readonly string[], options: PtyOptions): PtyProcess {
+  const pty = ptySpawn(cmd, [...args], {
+    name: 'xterm',
+    cols: options.cols,
+    rows: options.rows,
+    cwd: options.cwd ?? '/',
+    env: { ...BASE_ENV, ...(options.env ?? {}) },
+    encoding: null,
+  });
+  if (options.signal) {
+    const onAbort = (): void => pty.kill('SIGKILL');
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    pty.onExit(() => options.signal?.removeEventListener('abort', onAbort));
+  }
+  return pty;
 }

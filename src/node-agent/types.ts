@@ -138,6 +138,11 @@ export interface ResolvedDisk {
   /** Absolute host path to bind-mount (a host directory/file or a custom volume's path). */
   readonly source: string;
   readonly readonly: boolean;
+  /**
+   * Idmap the bind mount (host id N appears as N inside an unprivileged instance, like the
+   * rootfs). Set by the service for custom volumes; when absent the device key `shift` decides.
+   */
+  readonly shift?: boolean;
 }
 
 /** A unix-char or unix-block device. */

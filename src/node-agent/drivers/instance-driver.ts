@@ -4,6 +4,8 @@
  * instance succeeds) and honours its AbortSignal. Errors are ShoalErrors naming the instance.
  */
 import type { Readable, Writable } from 'node:stream';
+import type { Disposable } from '../../shared/index.js';
+import type { InstanceFiles } from '../files/instance-files.js';
 import type { InstanceRuntime, InstanceSpec, InstanceState } from '../types.js';
 
 /** What to run in an instance (LXD `InstanceExecPost`). */
@@ -40,6 +42,21 @@ export interface StopOptions {
   readonly timeoutMs: number;
 }
 
+/** A stop the driver observed, whoever caused it (lxc-stop, `poweroff` inside, init dying). */
+export interface InstanceStopEvent {
+  readonly hostName: string;
+  /** The instance is ephemeral: the service removes it (volume, then `delete`). */
+  readonly ephemeral: boolean;
+}
+
+/** What `autostart` did for one instance. */
+export interface AutostartResult {
+  readonly hostName: string;
+  readonly started: boolean;
+  /** Why the start failed (the other instances are still started). */
+  readonly error?: Error;
+}
+
 export interface InstanceDriver {
   readonly type: 'container';
   /** Throws INVALID_ARGUMENT naming the first bad config key or device. Pure (no host access). */
@@ -61,4 +78,16 @@ export interface InstanceDriver {
   exec(hostName: string, request: ExecRequest, signal: AbortSignal): Promise<ExecSession>;
   /** The console log (what the instance's init wrote to its console). */
   consoleLog(hostName: string, signal: AbortSignal): Promise<string>;
+  /** File access to the instance's root filesystem (safe against escapes). NOT_FOUND when undefined. */
+  files(hostName: string, signal: AbortSignal): Promise<InstanceFiles>;
+  /**
+   * Reports every observed stop, including those that happened while the agent was down (reported
+   * shortly after watching starts). Call it at agent start, before `autostart`.
+   */
+  watchStops(listener: (event: InstanceStopEvent) => void): Disposable;
+  /**
+   * Starts, at agent start, the instances that should run (`boot.autostart=true`, or unset and
+   * last asked to run), in `boot.autostart.priority` order with `boot.autostart.delay`.
+   */
+  autostart(signal: AbortSignal): Promise<readonly AutostartResult[]>;
 }

@@ -4,8 +4,12 @@
  */
 import type { Logger } from '../../shared/index.js';
 import type { AgentPaths } from '../types.js';
+import { BtrfsStorageDriver } from './storage/btrfs.js';
+import { DirStorageDriver } from './storage/dir.js';
 import type { InstanceDriver } from './instance-driver.js';
+import { LxcInstanceDriver } from './lxc/lxc-driver.js';
 import type { NetworkDriver } from './network-driver.js';
+import { BridgeNetworkDriver } from './network/bridge-driver.js';
 import type { StorageDriver } from './storage-driver.js';
 
 /** What every driver factory receives. */
@@ -19,8 +23,15 @@ export type InstanceDriverFactory = (ctx: DriverContext) => InstanceDriver;
 export type NetworkDriverFactory = (ctx: DriverContext) => NetworkDriver;
 
 /** Registered storage drivers, by LXD driver name. */
-export const storageDrivers: Readonly<Record<string, StorageDriverFactory>> = {};
+export const storageDrivers: Readonly<Record<string, StorageDriverFactory>> = {
+  dir: (ctx) => new DirStorageDriver(ctx),
+  btrfs: (ctx) => new BtrfsStorageDriver(ctx),
+};
 /** Registered instance drivers, by instance type. */
-export const instanceDrivers: Readonly<Record<string, InstanceDriverFactory>> = {};
+export const instanceDrivers: Readonly<Record<string, InstanceDriverFactory>> = {
+  container: (ctx) => new LxcInstanceDriver({ paths: ctx.paths, log: ctx.log.child({ component: 'lxc' }) }),
+};
 /** Registered network drivers, by network type. */
-export const networkDrivers: Readonly<Record<string, NetworkDriverFactory>> = {};
+export const networkDrivers: Readonly<Record<string, NetworkDriverFactory>> = {
+  bridge: (ctx) => new BridgeNetworkDriver(ctx),
+};
