@@ -158,7 +158,8 @@ export class LevelLogStorage implements DurableLogStorage {
    * and deletes of every stored entry), put `entries` and delete the stored suffix they replace,
    * put `hardState`. Fsynced when `sync`. The in-memory view changes only after the batch is
    * durable. Throws RaftInvariantError when the entries leave a gap, are not contiguous or
-   * decrease in term (nothing is written then).
+   * decrease in term, or when `hardState.commit` is beyond the resulting last index (nothing is
+   * written then).
    */
   persist(update: {
     readonly hardState?: HardState;
@@ -185,10 +186,17 @@ export class LevelLogStorage implements DurableLogStorage {
       if (kept.length > 0) {
         checkAppend(kept, start, last, (i) => (i === start.index ? start.term : this.view.term(i)));
         for (const e of kept) ops.push(this.put(entryKey(e.index), encodeEntry(e)));
-        const newLast = kept[kept.length - 1]!.index;
-        for (let i = newLast + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
+        const end = kept[kept.length - 1]!.index;
+        for (let i = end + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
       }
-      if (update.hardState) ops.push(this.put(HARD_STATE_KEY, encodeHardState(update.hardState)));
+      const newLast = kept.length > 0 ? kept[kept.length - 1]!.index : last;
+      if (update.hardState) {
+        // Checked here so that a bad update fails now instead of making the log unopenable.
+        if (update.hardState.commit > newLast) {
+          throw new RaftInvariantError(`commit ${update.hardState.commit} is beyond the last index ${newLast}`);
+        }
+        ops.push(this.put(HARD_STATE_KEY, encodeHardState(update.hardState)));
+      }
       if (ops.length === 0) return;
 
       await this.write(ops, update.sync);

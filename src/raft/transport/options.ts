@@ -35,7 +35,7 @@ export interface GrpcTransportLimits {
 export const DEFAULT_TRANSPORT_LIMITS: GrpcTransportLimits = Object.freeze({
   maxQueuedMessages: 4096,
   maxQueuedBytes: 64 * 1024 * 1024,
-  maxBatchBytes: 4 * 1024 * 1024,
+  maxBatchBytes: 1024 * 1024,
   maxReceiveMessageBytes: 64 * 1024 * 1024,
   snapshotChunkBytes: 512 * 1024,
   maxSnapshotBytes: 1024 * 1024 * 1024,

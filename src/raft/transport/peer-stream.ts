@@ -4,7 +4,8 @@
  *
  *   send(msg) ─▶ queue ─(next macrotask)─▶ one stream write per batch (all queued messages)
  *                  │ over limit: drop oldest App/Heartbeat, report unreachable (raft retransmits)
- *   stream breaks ─▶ report unreachable, reconnect after backoff (exponential, jittered)
+ *   stream breaks ─▶ report unreachable, reconnect after backoff (exponential, jittered);
+ *                    while waiting, sends are dropped and reported unreachable
  *
  * Writes respect backpressure: after `write()` returns false nothing more is written until
  * 'drain'; messages wait in the queue meanwhile. The stream is opened lazily, on the first send.
@@ -42,6 +43,8 @@ export interface PeerStreamDeps {
 }
 
 const MESSAGE_OVERHEAD = 64;
+/** A stream that lived this long after being accepted counts as healthy (backoff restarts). */
+const STABLE_STREAM_MS = 1000;
 const SEND_PATH = pb.RaftServiceService.sendMessages.path;
 
 function messageSize(m: Message): number {
@@ -71,6 +74,8 @@ export class PeerStream {
   private flushScheduled = false;
   private backoff: Disposable | undefined;
   private attempt = 0;
+  /** When the current stream was accepted by the server (clock ms), if it was. */
+  private acceptedAt: number | undefined;
   private broken = false;
   private snapshotInFlight: AbortController | undefined;
   private closed = false;
@@ -87,6 +92,13 @@ export class PeerStream {
   /** Queues `msg` (not a Snap) for the stream. Never throws and never blocks. */
   enqueue(msg: Message): void {
     if (this.closed) return;
+    if (this.backoff) {
+      // The link is known broken: drop now rather than flush stale messages later (etcd does the
+      // same); raft probes again on its next heartbeat.
+      this.metrics.messagesDropped++;
+      this.deps.report({ kind: 'unreachable', peer: this.id });
+      return;
+    }
     this.queue.push(msg);
     this.queuedBytes += messageSize(msg);
     const { maxQueuedMessages, maxQueuedBytes } = this.deps.limits;
@@ -169,13 +181,17 @@ export class PeerStream {
     if (this.closed || this.backoff || this.waitingDrain || this.queue.length === 0) return;
     const call = this.call ?? this.open();
     while (this.queue.length > 0 && !this.waitingDrain) {
-      const batch: pb.Message[] = [];
+      // Take the longest prefix of the queue within maxBatchBytes (at least one message).
+      let count = 0;
       let bytes = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || bytes < this.deps.limits.maxBatchBytes)) {
-        const m = this.queue.shift()!;
-        const size = messageSize(m);
-        this.queuedBytes -= size;
-        bytes += size;
+      while (count < this.queue.length && (count === 0 || bytes < this.deps.limits.maxBatchBytes)) {
+        bytes += messageSize(this.queue[count]!);
+        count++;
+      }
+      const taken = this.queue.splice(0, count);
+      this.queuedBytes -= bytes;
+      const batch: pb.Message[] = [];
+      for (const m of taken) {
         try {
           batch.push(toProtoMessage(m));
         } catch (err) {
@@ -214,9 +230,10 @@ export class PeerStream {
       {},
       (err) => this.onEnd(call, err),
     );
-    // The server sends headers once it has authenticated us: the link works, reset the backoff.
+    // The server sends headers once it has authenticated us: the link works.
+    this.acceptedAt = undefined;
     call.on('metadata', () => {
-      if (call === this.call) this.attempt = 0;
+      if (call === this.call) this.acceptedAt = this.deps.clock.now();
     });
     this.call = call;
     return call;
@@ -227,6 +244,10 @@ export class PeerStream {
     this.call = undefined;
     this.waitingDrain = false;
     this.broken = true;
+    // Reset the backoff only after a stream that worked for a while, so a peer that accepts and
+    // then refuses at once (e.g. a misconfigured identity) does not cause a reconnect storm.
+    if (this.acceptedAt !== undefined && this.deps.clock.now() - this.acceptedAt >= STABLE_STREAM_MS) this.attempt = 0;
+    this.acceptedAt = undefined;
     const log = this.attempt === 0 ? this.deps.logger.warn : this.deps.logger.debug;
     log.call(
       this.deps.logger,
@@ -234,12 +255,16 @@ export class PeerStream {
       'raft stream to peer broken',
     );
     this.deps.report({ kind: 'unreachable', peer: this.id });
+    // What was not written yet would be stale after the backoff: drop it, raft retransmits.
+    this.metrics.messagesDropped += this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
     const { backoffInitialMs, backoffMaxMs } = this.deps.limits;
     const delay = Math.min(backoffMaxMs, backoffInitialMs * 2 ** this.attempt) * (0.5 + this.deps.rng() / 2);
     this.attempt = Math.min(this.attempt + 1, 30);
+    // The stream is reopened by the next send after the delay.
     this.backoff = this.deps.clock.setTimer(delay, () => {
       this.backoff = undefined;
-      this.flush();
     });
   }
 }

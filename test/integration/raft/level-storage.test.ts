@@ -97,7 +97,7 @@ describe('src/raft/storage/level-storage', () => {
       assert.deepEqual(allEntries(r), [...ents(1, 2, 1), ...ents(3, 4, 2)]);
     });
 
-    it('refuses a gap or a decreasing term and writes nothing', async () => {
+    it('refuses a gap, a decreasing term or a commit beyond the log and writes nothing', async () => {
       const s = await openAt();
       await s.persist({ entries: ents(1, 3, 2), sync: true });
       await assert.rejects(s.persist({ entries: ents(5, 6, 2), sync: true }), RaftInvariantError);
@@ -106,6 +106,10 @@ describe('src/raft/storage/level-storage', () => {
         s
           .persist({ entries: ents(4, 4, 2), hardState: { term: 3, vote: 0, commit: 1 }, sync: true })
           .then(() => s.persist({ entries: [...ents(5, 5, 2), ...ents(7, 7, 2)], sync: true })),
+        RaftInvariantError,
+      );
+      await assert.rejects(
+        s.persist({ entries: [], hardState: { term: 3, vote: 0, commit: 5 }, sync: true }),
         RaftInvariantError,
       );
       const r = await reopen(s);
@@ -201,6 +205,34 @@ describe('src/raft/storage/level-storage', () => {
         await s.close();
         // persist(sync) ×2, then createSnapshot: the snapshot batch synced, the compaction batch not.
         assert.deepEqual(seen, [true, false, true, false]);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('stays consistent when compaction fails after the snapshot was stored (crash between batches)', async () => {
+      const db = new ClassicLevel<string, string>(dir.path);
+      await db.open();
+      const batch = db.batch.bind(db) as (ops: unknown, opts: unknown) => Promise<void>;
+      let calls = 0;
+      (db as unknown as { batch: (ops: unknown, opts: { sync?: boolean }) => Promise<void> }).batch = (ops, opts) => {
+        if (++calls === 2) return Promise.reject(new Error('simulated crash before the compaction batch'));
+        return batch(ops, opts);
+      };
+      try {
+        const s = await LevelLogStorage.open({ db });
+        await s.persist({ entries: ents(1, 10, 1), hardState: { term: 1, vote: 1, commit: 10 }, sync: true });
+        calls = 0; // The next batch (snapshot) succeeds, the one after (compaction) fails.
+        await assert.rejects(s.createSnapshot(8, { voters: [1], learners: [] }, new Uint8Array([1]), 2));
+        await s.close();
+        const r = await LevelLogStorage.open({ db });
+        assert.equal(r.snapshot().meta.index, 8);
+        assert.equal(r.firstIndex(), 1);
+        assert.deepEqual(allEntries(r), ents(1, 10, 1));
+        // Compaction simply happens with the next snapshot.
+        await r.createSnapshot(9, { voters: [1], learners: [] }, new Uint8Array([2]), 2);
+        assert.equal(r.firstIndex(), 8);
+        await r.close();
       } finally {
         await db.close();
       }

@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { ErrorCode, ShoalError } from '../../../src/shared/index.js';
 import { MessageType, type Message } from '../../../src/raft/index.js';
 import * as pb from '../../../proto/gen/shoal/raft/v1/raft.js';
 import { toProtoMessage, toSnapshotHeader } from '../../../src/raft/transport/codec.js';
@@ -120,6 +121,19 @@ describe('src/raft/transport/grpc-transport', () => {
       } finally {
         await other.remove();
       }
+    });
+
+    it('takes the member name from a name@host:port address and requires one', async () => {
+      const [m1, m2] = [await start(1, 'm1', tls.m1), await start(2, 'm2', tls.m2)];
+      m1.transport.setPeer(2, `m2@${m2.address}`);
+      m2.transport.setPeer(1, `m1@${m1.address}`);
+      m1.transport.send([appMessage(1, 2, 7)]);
+      await waitFor(() => m2.received.length === 1, 'delivery');
+      assert.equal(m2.received[0]!.index, 7);
+      assert.throws(
+        () => m1.transport.setPeer(3, '127.0.0.1:9'),
+        (err: unknown) => err instanceof ShoalError && err.code === ErrorCode.InvalidArgument,
+      );
     });
 
     it('rejects a message whose from is not the raft node of the certificate', async () => {
