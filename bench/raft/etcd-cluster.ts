@@ -4,11 +4,11 @@
  * (fsync on, heartbeat 100 ms, election 1000 ms, snapshot count). Members are killed by PID.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts } from '../../test/support/free-port.js';
+import { createTestPki, type TestPki } from '../../test/support/pki.js';
 import { ManagedProcess } from '../../test/support/processes.js';
-import type { TestPki } from '../../test/support/openssl-pki.js';
 
 /** Installs etcd-server with apt-get when `etcd` is missing (idempotent). Returns `etcd --version`'s first line. */
 export function ensureEtcd(): string {
@@ -35,24 +35,45 @@ interface Member {
   proc?: ManagedProcess;
 }
 
+/** PEM files of one identity. */
+interface CertFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
 export class EtcdCluster {
   private constructor(
     private readonly dir: string,
     private readonly pki: TestPki,
     private readonly members: Member[],
+    /** The CA file and the client certificate of the load generator. */
+    readonly caFile: string,
+    readonly clientTls: CertFiles,
+    private readonly certs: ReadonlyMap<string, CertFiles>,
   ) {}
 
-  /** Allocates ports; call start(). `pki` must have leaves e1, e2, e3. */
-  static async create(dir: string, pki: TestPki, size = 3): Promise<EtcdCluster> {
+  /** Allocates ports and makes a test CA with certificates e1..eN (SAN DNS:eN, IP:127.0.0.1) and "client". */
+  static async create(dir: string, size = 3): Promise<EtcdCluster> {
     const ports = await freePorts(2 * size);
     const members = Array.from({ length: size }, (_, i) => ({ name: `e${i + 1}`, clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]! }));
-    mkdirSync(dir, { recursive: true });
-    return new EtcdCluster(dir, pki, members);
+    mkdirSync(join(dir, 'pki'), { recursive: true });
+    const pki = await createTestPki('etcd-bench-ca');
+    const caFile = join(dir, 'pki', 'ca.crt');
+    writeFileSync(caFile, pki.caPem);
+    const certs = new Map<string, CertFiles>();
+    for (const name of [...members.map((m) => m.name), 'client']) {
+      const t = await pki.issue(name);
+      const files = { cert: join(dir, 'pki', `${name}.crt`), key: join(dir, 'pki', `${name}.key`) };
+      writeFileSync(files.cert, t.certPem);
+      writeFileSync(files.key, t.keyPem, { mode: 0o600 });
+      certs.set(name, files);
+    }
+    return new EtcdCluster(dir, pki, members, caFile, certs.get('client')!, certs);
   }
 
-  /** `127.0.0.1:port` of each member's client URL. */
-  get endpoints(): string[] {
-    return this.members.map((m) => `127.0.0.1:${m.clientPort}`);
+  /** Client endpoints (`127.0.0.1:port`) and the TLS name each member's certificate carries. */
+  get endpoints(): { address: string; serverName: string }[] {
+    return this.members.map((m) => ({ address: `127.0.0.1:${m.clientPort}`, serverName: m.name }));
   }
 
   pid(i: number): number | undefined {
@@ -66,7 +87,7 @@ export class EtcdCluster {
   /** Starts member i (a restart reuses its data dir and joins the existing cluster). */
   start(i: number): void {
     const m = this.members[i]!;
-    const leaf = this.pki.leaves[m.name]!;
+    const leaf = this.certs.get(m.name)!;
     const dataDir = join(this.dir, m.name);
     const fresh = !existsSync(dataDir);
     const cluster = this.members.map((x) => `${x.name}=https://127.0.0.1:${x.peerPort}`).join(',');
@@ -80,8 +101,8 @@ export class EtcdCluster {
       '--initial-cluster', cluster,
       '--initial-cluster-state', fresh ? 'new' : 'existing',
       '--initial-cluster-token', 'shoal-bench',
-      '--cert-file', leaf.cert, '--key-file', leaf.key, '--trusted-ca-file', this.pki.ca, '--client-cert-auth',
-      '--peer-cert-file', leaf.cert, '--peer-key-file', leaf.key, '--peer-trusted-ca-file', this.pki.ca, '--peer-client-cert-auth',
+      '--cert-file', leaf.cert, '--key-file', leaf.key, '--trusted-ca-file', this.caFile, '--client-cert-auth',
+      '--peer-cert-file', leaf.cert, '--peer-key-file', leaf.key, '--peer-trusted-ca-file', this.caFile, '--peer-client-cert-auth',
       '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
     ];
     m.proc = ManagedProcess.spawn(m.name, 'etcd', args, { logFile: join(this.dir, `${m.name}.log`) });
@@ -94,5 +115,12 @@ export class EtcdCluster {
 
   async stopAll(): Promise<void> {
     await Promise.all(this.members.map((m) => m.proc?.kill('SIGKILL')));
+  }
+
+  /** Kills every member and removes the data dirs and the PKI. */
+  async destroy(): Promise<void> {
+    await this.stopAll();
+    await this.pki.remove();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -9,13 +9,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { etcdTarget, shoalTarget, type ClientTls, type Target } from './targets.js';
+import { etcdTarget, shoalTarget, type ClientTls, type Endpoint, type Target } from './targets.js';
 
 /** Milliseconds since the epoch with sub-millisecond precision (comparable across processes). */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
 export type LoadgenRequest =
-  | { readonly type: 'init'; readonly system: 'shoal' | 'etcd'; readonly endpoints: readonly string[]; readonly tls: ClientTls }
+  | { readonly type: 'init'; readonly system: 'shoal' | 'etcd'; readonly endpoints: readonly Endpoint[]; readonly tls: ClientTls }
   | { readonly type: 'run'; readonly inflight: number; readonly warmupMs: number; readonly durationMs: number }
   | { readonly type: 'leader' }
   | { readonly type: 'load-start'; readonly inflight: number }
@@ -28,8 +28,9 @@ export interface RunResult {
   readonly writes: number;
   readonly seconds: number;
   readonly writesPerS: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
+  /** null when nothing completed (NaN does not survive the IPC channel). */
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
   readonly failures: number;
 }
 
@@ -139,8 +140,8 @@ class Load {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 

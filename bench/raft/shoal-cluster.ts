@@ -1,9 +1,17 @@
-/** Shoal's 3-member KV cluster for the benchmark (placeholder until the member program lands). */
-import type { TestPki } from '../../test/support/openssl-pki.js';
-import type { BenchCluster } from './bench.js';
+/** Shoal's 3-member Raft KV cluster (compiled kv-member processes) as a benchmark cluster. */
+import { KvCluster } from '../../test/support/kv-cluster.js';
+import type { BenchCluster } from './bench-cluster.js';
 
-export const ShoalBenchCluster = {
-  async create(_dir: string, _pki: TestPki): Promise<BenchCluster> {
-    throw new Error('not yet');
-  },
-};
+/** Creates the cluster in `dir`; members run from dist (npm run build). */
+export async function createShoalBenchCluster(dir: string): Promise<BenchCluster> {
+  const c = await KvCluster.create({ dir, size: 3, runner: 'dist', logLevel: 'warn' });
+  return {
+    name: 'shoal',
+    endpoints: c.endpoints([1, 2, 3]),
+    tls: { ca: c.caFile, ...c.clientTls },
+    startAll: () => c.startAll(),
+    start: (i) => void c.start(i + 1),
+    kill: async (i) => void (await c.kill(i + 1)),
+    destroy: () => c.destroy(),
+  };
+}

@@ -26,7 +26,11 @@ export interface ClientTls {
   readonly ca: string;
   readonly cert: string;
   readonly key: string;
-  /** The name the servers' certificates carry (we dial 127.0.0.1). */
+}
+
+/** A member to dial: `127.0.0.1:port`, verified against the name in its certificate. */
+export interface Endpoint {
+  readonly address: string;
   readonly serverName: string;
 }
 
@@ -47,7 +51,7 @@ export interface WriteFailure {
 /** A system the load generator can drive: one member (endpoint) at a time. */
 export interface Target {
   readonly name: 'shoal' | 'etcd';
-  readonly endpoints: readonly string[];
+  readonly endpoints: readonly Endpoint[];
   /** Writes `value` at `key` on endpoint `i`; resolves undefined on success. Never rejects. */
   put(i: number, key: Buffer, value: Buffer, deadlineMs: number): Promise<WriteFailure | undefined>;
   /** Asks endpoint `i` for its status; rejects on any error. */
@@ -67,16 +71,17 @@ function loadService(file: string, name: string): ClientCtor {
   return node as ClientCtor;
 }
 
-function credentials(tls: ClientTls): { creds: grpc.ChannelCredentials; options: grpc.ClientOptions } {
+function connect(Ctor: ClientCtor, endpoints: readonly Endpoint[], tls: ClientTls): grpc.Client[] {
   const creds = grpc.credentials.createSsl(readFileSync(tls.ca), readFileSync(tls.key), readFileSync(tls.cert));
-  return {
-    creds,
-    options: {
-      'grpc.ssl_target_name_override': tls.serverName,
-      'grpc.default_authority': tls.serverName,
-      'grpc.max_receive_message_length': 64 << 20,
-    },
-  };
+  return endpoints.map(
+    (e) =>
+      new Ctor(e.address, creds, {
+        'grpc.ssl_target_name_override': e.serverName,
+        'grpc.default_authority': e.serverName,
+        'grpc.max_receive_message_length': 64 << 20,
+        'grpc.enable_channelz': 0,
+      }),
+  );
 }
 
 function call(client: grpc.Client, method: string, req: object, deadlineMs: number, md = new grpc.Metadata()): Promise<unknown> {
@@ -100,10 +105,8 @@ function classify(err: unknown): WriteFailure {
 }
 
 /** Shoal's KvService (proto/shoal/kv/v1/kv.proto). */
-export function shoalTarget(endpoints: readonly string[], tls: ClientTls): Target {
-  const Ctor = loadService(join(repoRoot, 'proto/shoal/kv/v1/kv.proto'), 'shoal.kv.v1.KvService');
-  const { creds, options } = credentials(tls);
-  const clients = endpoints.map((a) => new Ctor(a, creds, options));
+export function shoalTarget(endpoints: readonly Endpoint[], tls: ClientTls): Target {
+  const clients = connect(loadService(join(repoRoot, 'proto/shoal/kv/v1/kv.proto'), 'shoal.kv.v1.KvService'), endpoints, tls);
   return {
     name: 'shoal',
     endpoints,
@@ -126,13 +129,10 @@ export function shoalTarget(endpoints: readonly string[], tls: ClientTls): Targe
 }
 
 /** etcd's v3 API (bench/raft/etcd.proto, a subset with etcd's field numbers). */
-export function etcdTarget(endpoints: readonly string[], tls: ClientTls): Target {
+export function etcdTarget(endpoints: readonly Endpoint[], tls: ClientTls): Target {
   const file = join(repoRoot, 'bench/raft/etcd.proto');
-  const Kv = loadService(file, 'etcdserverpb.KV');
-  const Maint = loadService(file, 'etcdserverpb.Maintenance');
-  const { creds, options } = credentials(tls);
-  const kv = endpoints.map((a) => new Kv(a, creds, options));
-  const maint = endpoints.map((a) => new Maint(a, creds, options));
+  const kv = connect(loadService(file, 'etcdserverpb.KV'), endpoints, tls);
+  const maint = connect(loadService(file, 'etcdserverpb.Maintenance'), endpoints, tls);
   return {
     name: 'etcd',
     endpoints,

@@ -34,6 +34,8 @@ export interface KvClusterOptions {
   readonly tickMs?: number;
   readonly snapshotEntries?: number;
   readonly logLevel?: string;
+  /** Extra node options for the member processes (e.g. --cpu-prof for profiling). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface MemberInfo {
@@ -124,6 +126,7 @@ export class KvCluster {
         ? [join(repoRoot, 'dist/src/daemon/kv-member.js')]
         : ['--import', 'tsx', join(repoRoot, 'src/daemon/kv-member.ts')];
     const args = [
+      ...(this.opts.nodeArgs ?? []),
       ...program,
       '--id', String(id),
       '--data-dir', m.dataDir,

@@ -30,6 +30,8 @@ export interface PendingProposal<R> extends Settle<R> {
   readonly kind: 'normal' | 'confChange';
   index: number;
   term: number;
+  /** The tick after which the caller stops waiting (DEADLINE_EXCEEDED; the entry may still apply). */
+  readonly expiresAtTick: number;
   /** Releases the abort listener. */
   release(): void;
 }
@@ -112,6 +114,19 @@ export class ProposalTracker<R> {
     return out;
   }
 
+  /** Removes and returns the proposals that expired at or before `tick`. */
+  takeExpired(tick: number): PendingProposal<R>[] {
+    const out = this.unassigned.filter((p) => p.expiresAtTick <= tick);
+    if (out.length > 0) this.unassigned = this.unassigned.filter((p) => p.expiresAtTick > tick);
+    for (const [i, p] of this.byIndex) {
+      if (p.expiresAtTick <= tick) {
+        out.push(p);
+        this.byIndex.delete(i);
+      }
+    }
+    return out;
+  }
+
   /** Removes and returns everything. */
   takeAll(): PendingProposal<R>[] {
     const out = [...this.unassigned, ...this.byIndex.values()];
@@ -127,6 +142,8 @@ export interface PendingRead extends Settle<void> {
   index: number;
   /** Ticks since the request was (re)sent to the core without an answer. */
   ticksWaiting: number;
+  /** The tick after which the caller stops waiting (DEADLINE_EXCEEDED). */
+  readonly expiresAtTick: number;
   release(): void;
 }
 
@@ -160,6 +177,18 @@ export class ReadTracker {
     const out: PendingRead[] = [];
     for (const r of this.byId.values()) {
       if (r.index > 0 && r.index <= applied) {
+        out.push(r);
+        this.byId.delete(r.id);
+      }
+    }
+    return out;
+  }
+
+  /** Removes and returns the requests that expired at or before `tick`. */
+  takeExpired(tick: number): PendingRead[] {
+    const out: PendingRead[] = [];
+    for (const r of this.byId.values()) {
+      if (r.expiresAtTick <= tick) {
         out.push(r);
         this.byId.delete(r.id);
       }

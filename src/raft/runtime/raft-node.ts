@@ -10,8 +10,10 @@
  *    entries are applied to the state machine concurrently (the core hands out only entries that are
  *    already durable locally, never this Ready's own), except when a snapshot must be installed
  *    first; ConfChange entries also go to RawNode.applyConfChange;
- * 3. the other messages (votes, append acks, ...) are sent once the write is durable;
- * 4. ReadStates are answered once applied ≥ their index, proposals settled, then advance().
+ * 3. the other messages (votes, append acks, ...) are sent as soon as the write is durable (not
+ *    waiting for the apply);
+ * 4. proposals are settled as their entries are applied, ReadStates answered once applied ≥ their
+ *    index; then advance().
  * Inputs (ticks, messages, proposals) arriving while a Ready is handled are stepped into the core
  * at once and come out together in the next Ready: many proposals share one fsync (group commit).
  *
@@ -60,6 +62,11 @@ export interface RaftNodeOptions<R> {
   readonly snapshotEntries?: number;
   /** Log entries kept behind a snapshot so slow followers catch up by log. Default 5,000 (etcd). */
   readonly snapshotTrailing?: number;
+  /**
+   * How long propose() and readIndex() wait at most (DEADLINE_EXCEEDED; a proposal may still be
+   * applied). Default 10 s. Callers with their own deadline pass an AbortSignal as well.
+   */
+  readonly requestTimeoutMs?: number;
   /** Default 1 MiB. */
   readonly maxSizePerMsg?: number;
   /** Default 256 (etcd's server default). */
@@ -114,14 +121,21 @@ export class RaftNode<R = unknown> {
   private readonly electionTick: number;
   private readonly snapshotEntries: number;
   private readonly snapshotTrailing: number;
+  private readonly requestTimeoutTicks: number;
+  /** Ticks since start (for request deadlines). */
+  private ticks = 0;
   private soft: SoftState = { lead: NONE, role: RaftRole.Follower };
   private term = 0;
   private commit = 0;
   private applied: number;
   private confState: ConfState;
+  /** The configuration at the last snapshot, and the changes applied since (for snapshots). */
+  private confBase: { index: number; confState: ConfState };
+  private confHistory: { index: number; confState: ConfState }[] = [];
   private snapshotIndex: number;
   private snapshotting = false;
   private tickTimer: Disposable | undefined;
+  private nextTickAt: number | undefined;
   private scheduled = false;
   private processing: Promise<void> | undefined;
   private closed = false;
@@ -140,10 +154,12 @@ export class RaftNode<R = unknown> {
     this.electionTick = o.electionTick ?? 10;
     this.snapshotEntries = o.snapshotEntries ?? 10_000;
     this.snapshotTrailing = o.snapshotTrailing ?? 5_000;
+    this.requestTimeoutTicks = Math.max(1, Math.ceil((o.requestTimeoutMs ?? 10_000) / this.tickMs));
     const snap = o.storage.snapshot();
     this.snapshotIndex = snap.meta.index;
     this.applied = initialApplied;
     this.confState = snap.meta.confState;
+    this.confBase = { index: snap.meta.index, confState: snap.meta.confState };
     this.raw = new RawNode({
       id: o.id,
       storage: o.storage,
@@ -226,6 +242,7 @@ export class RaftNode<R = unknown> {
         id,
         index: 0,
         ticksWaiting: 0,
+        expiresAtTick: this.ticks + this.requestTimeoutTicks,
         resolve,
         reject,
         release: () => signal?.removeEventListener('abort', onAbort),
@@ -291,6 +308,7 @@ export class RaftNode<R = unknown> {
         id: 0,
         index: 0,
         ticksWaiting: 0,
+        expiresAtTick: Infinity,
         resolve,
         reject,
         release: () => signal?.removeEventListener('abort', onAbort),
@@ -394,6 +412,7 @@ export class RaftNode<R = unknown> {
         kind,
         index: 0,
         term: 0,
+        expiresAtTick: this.ticks + this.requestTimeoutTicks,
         resolve,
         reject,
         release: () => signal?.removeEventListener('abort', onAbort),
@@ -423,9 +442,18 @@ export class RaftNode<R = unknown> {
     this.kick();
   }
 
+  /**
+   * Ticks at a fixed rate (like a Go time.Ticker): each timer aims at the next multiple of tickMs
+   * since the start, so late timers on a busy machine do not stretch every later tick (which would
+   * stretch election timeouts). A tick that is late by more than a period is skipped, not doubled.
+   */
   private armTick(): void {
     if (this.closed) return;
-    this.tickTimer = this.o.clock.setTimer(this.tickMs, () => {
+    const now = this.o.clock.now();
+    this.nextTickAt ??= now + this.tickMs;
+    if (this.nextTickAt <= now) this.nextTickAt += Math.ceil((now - this.nextTickAt + 1) / this.tickMs) * this.tickMs;
+    this.tickTimer = this.o.clock.setTimer(this.nextTickAt - now, () => {
+      this.nextTickAt = (this.nextTickAt ?? this.o.clock.now()) + this.tickMs;
       this.onTick();
       this.armTick();
     });
@@ -434,6 +462,14 @@ export class RaftNode<R = unknown> {
   private onTick(): void {
     if (this.closed) return;
     this.raw.tick();
+    this.ticks++;
+    for (const p of this.proposals.takeExpired(this.ticks)) {
+      settleReject(p, new ShoalError(ErrorCode.DeadlineExceeded, 'Proposal timed out; it may still be applied', { details: { ambiguous: true } }));
+    }
+    for (const r of this.reads.takeExpired(this.ticks)) {
+      r.release();
+      r.reject(new ShoalError(ErrorCode.DeadlineExceeded, 'Read timed out waiting for the leader'));
+    }
     // Re-ask for reads the leader has not answered (it may have changed, or dropped them).
     for (const r of this.reads.unanswered()) {
       if (++r.ticksWaiting >= READ_RETRY_TICKS && this.soft.lead !== NONE) {
@@ -473,8 +509,6 @@ export class RaftNode<R = unknown> {
         const rd = this.raw.ready();
         await this.handle(rd, batch);
         this.raw.advance();
-        // Settle after advance(), so a caller reacting to a result sees the core's applied index
-        // moved (e.g. a next ConfChange is not refused as "unapplied").
         for (const fn of this.settlements.splice(0)) fn();
       }
     } catch (err) {
@@ -506,17 +540,18 @@ export class RaftNode<R = unknown> {
             ...(rd.hardState ? { hardState: rd.hardState } : {}),
             ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
           })
-        : undefined;
+        : Promise.resolve();
+    // Acks and votes leave as soon as what they promise is durable, without waiting for the apply.
+    const persisted = persist.then(() => {
+      if (late.length > 0) this.o.transport.send(late);
+    });
     if (rd.snapshot) {
-      await persist;
+      await persisted;
       await this.installSnapshot(rd.snapshot);
       await this.apply(rd.committedEntries);
-    } else if (persist) {
-      await Promise.all([persist, this.apply(rd.committedEntries)]);
     } else {
-      await this.apply(rd.committedEntries);
+      await Promise.all([persisted, this.apply(rd.committedEntries)]);
     }
-    if (late.length > 0) this.o.transport.send(late);
 
     if (rd.softState) this.changeSoftState(rd.softState);
     for (const rs of rd.readStates) {
@@ -537,15 +572,20 @@ export class RaftNode<R = unknown> {
       const p = this.proposals.take(e.index);
       if (!p) continue;
       const result = results[i] as R;
-      if (p.term !== e.term) this.settlements.push(() => settleReject(p, superseded(e.index)));
+      if (p.term !== e.term) settleReject(p, superseded(e.index));
+      else if (p.kind === 'normal') settleResolve(p, result);
+      // A ConfChange settles after advance(), so that a caller reacting to it sees the core's
+      // applied index moved (a next change is not refused as "unapplied").
       else this.settlements.push(() => settleResolve(p, result));
     }
     this.applied = entries[entries.length - 1]!.index;
+    this.answerReads();
   }
 
   private applyConfChange(e: Entry): void {
     const cc = decodeConfChange(e.data);
     this.confState = this.raw.applyConfChange(cc);
+    this.confHistory.push({ index: e.index, confState: this.confState });
     if (cc.type === ConfChangeType.RemoveNode) {
       this.members.delete(cc.nodeId);
       if (cc.nodeId === this.o.id) {
@@ -565,6 +605,8 @@ export class RaftNode<R = unknown> {
     await this.o.stateMachine.restore({ meta: snap.meta, data });
     for (const [id, addr] of members) this.setMember(id, addr);
     this.confState = snap.meta.confState;
+    this.confBase = { index: snap.meta.index, confState: snap.meta.confState };
+    this.confHistory = [];
     this.snapshotIndex = snap.meta.index;
     this.applied = snap.meta.index;
     for (const p of this.proposals.takeUpTo(snap.meta.index)) {
@@ -600,19 +642,25 @@ export class RaftNode<R = unknown> {
   private maybeSnapshot(): void {
     if (this.snapshotEntries <= 0 || this.snapshotting) return;
     if (this.applied - this.snapshotIndex < this.snapshotEntries) return;
-    // Only when the state machine is exactly at our applied index, so that confState matches it.
+    // Not while replaying entries the state machine had already applied before a restart.
     if (this.o.stateMachine.appliedIndex() !== this.applied) return;
     this.snapshotting = true;
-    const confState = this.confState;
     const members = new Map(this.members);
     const started = this.o.clock.now();
-    // The state machine captures a consistent view synchronously, before its first await.
     const dump = this.o.stateMachine.snapshot();
     void (async () => {
       try {
         const { index, data } = await dump;
+        // The dump may be a little ahead of where we asked (applies continue meanwhile): take the
+        // membership in force at its index; skip it if that is unknown (older than our history).
+        const confState = this.confStateAt(index);
+        if (confState === undefined || index > this.applied) return;
         const snap = await this.o.storage.createSnapshot(index, confState, wrapSnapshotData(members, data), this.snapshotTrailing);
         this.snapshotIndex = snap.meta.index;
+        // Forget changes the new snapshot covers, keeping the one in force at it.
+        const atSnap = this.confStateAt(snap.meta.index)!;
+        this.confBase = { index: snap.meta.index, confState: atSnap };
+        this.confHistory = this.confHistory.filter((c) => c.index > snap.meta.index);
         this.o.logger.info({ index, sizeBytes: data.byteLength, durationMs: this.o.clock.now() - started }, 'created snapshot');
       } catch (err) {
         if (!this.closed) this.fail(err);
@@ -620,6 +668,13 @@ export class RaftNode<R = unknown> {
         this.snapshotting = false;
       }
     })();
+  }
+
+  /** The configuration in force after applying `index`, if this node's history covers it. */
+  private confStateAt(index: number): ConfState | undefined {
+    let cs: ConfState | undefined = this.confBase.index <= index ? this.confBase.confState : undefined;
+    for (const c of this.confHistory) if (c.index <= index) cs = c.confState;
+    return cs;
   }
 
   // ---- Helpers ----

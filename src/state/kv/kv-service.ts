@@ -21,7 +21,7 @@ export interface KvServiceDeps {
   readonly raft: RaftNode<KvApplyResult>;
   readonly sm: LevelKvStateMachine;
   readonly logger: Logger;
-  /** Upper bound for one request when the client set no deadline. Default 10 s. */
+  /** Upper bound for an admin request when the client set no deadline. Default 10 s. */
   readonly requestTimeoutMs?: number;
 }
 
@@ -37,16 +37,24 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
     appliedIndex: sm.appliedIndex(),
   });
 
-  /** Wraps a handler: a deadline-bound AbortSignal in, errors out through toGrpcStatus. */
+  /**
+   * Wraps a handler: errors go out through toGrpcStatus. Writes and reads are bounded by the
+   * RaftNode's own request timeout (a per-request AbortSignal and timer cost more than the rest of a
+   * write on a busy leader); admin calls get a deadline-bound signal.
+   */
   function unary<Req, Res>(
     name: string,
-    fn: (req: Req, signal: AbortSignal) => Promise<Res>,
+    fn: (req: Req, signal: AbortSignal | undefined) => Promise<Res>,
+    bounded = false,
   ): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      const deadline = call.getDeadline();
-      const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-      const ms = Number.isFinite(deadlineMs) ? Math.max(0, Math.min(maxMs, deadlineMs - Date.now())) : maxMs;
-      const signal = AbortSignal.timeout(ms);
+      let signal: AbortSignal | undefined;
+      if (bounded) {
+        const deadline = call.getDeadline();
+        const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+        const ms = Number.isFinite(deadlineMs) ? Math.max(0, Math.min(maxMs, deadlineMs - Date.now())) : maxMs;
+        signal = AbortSignal.timeout(ms);
+      }
       fn(call.request, signal).then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -59,7 +67,7 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
     };
   }
 
-  async function write(cmd: Parameters<typeof encodeCommand>[0], signal: AbortSignal): Promise<KvResult> {
+  async function write(cmd: Parameters<typeof encodeCommand>[0], signal: AbortSignal | undefined): Promise<KvResult> {
     const res = await raft.propose(encodeCommand(cmd), signal);
     if (res === undefined || res.kind === 'invalid') {
       throw new ShoalError(ErrorCode.Internal, `Command was not applied: ${res?.kind === 'invalid' ? res.reason : 'no result'}`);
@@ -119,18 +127,18 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
       if (req.address === '') throw new ShoalError(ErrorCode.InvalidArgument, 'A learner needs an address');
       await raft.addLearner(req.id, req.address, signal);
       return { header: header() };
-    }),
+    }, true),
     promoteMember: unary('PromoteMember', async (req, signal) => {
       await raft.promote(req.id, signal);
       return { header: header() };
-    }),
+    }, true),
     removeMember: unary('RemoveMember', async (req, signal) => {
       await raft.removeMember(req.id, signal);
       return { header: header() };
-    }),
+    }, true),
     transferLeader: unary('TransferLeader', async (req, signal) => {
       await raft.transferLeadership(req.to, signal);
       return { header: header() };
-    }),
+    }, true),
   };
 }

@@ -26,15 +26,19 @@ const workload = (n: number): Entry[] =>
 
 describe('src/state/kv/level-kv-state-machine', () => {
   let dir: string;
-  const open: ClassicLevel<Uint8Array, Uint8Array>[] = [];
+  const open: { db: ClassicLevel<Uint8Array, Uint8Array>; sm: LevelKvStateMachine }[] = [];
   async function openDb(path: string): Promise<{ db: KvDatabase; sm: LevelKvStateMachine }> {
     const db = new ClassicLevel<Uint8Array, Uint8Array>(path);
     await db.open();
-    open.push(db);
-    return { db, sm: await LevelKvStateMachine.open(db) };
+    const sm = await LevelKvStateMachine.open(db);
+    open.push({ db, sm });
+    return { db, sm };
   }
   async function closeAll(): Promise<void> {
-    for (const db of open.splice(0)) await db.close();
+    for (const { db, sm } of open.splice(0)) {
+      await sm.flush();
+      await db.close();
+    }
   }
 
   beforeEach(async () => {
@@ -118,6 +122,19 @@ describe('src/state/kv/level-kv-state-machine', () => {
         a.sm.restore({ meta: { index: 7, term: 1, confState: { voters: [1], learners: [] } }, data: snap.data }),
         (err: unknown) => err instanceof Error && 'code' in err && err.code === 'DATA_LOSS',
       );
+    });
+
+    it('serves reads from batches still being written (write-behind) and persists them', async () => {
+      const path = join(dir, 'db');
+      let { sm } = await openDb(path);
+      const writes = Array.from({ length: 20 }, (_, i) => entry(i + 1, { kind: 'put', key: 'hot', value: b(`v${i}`) }));
+      for (const e of writes) await sm.apply([e]); // no flush in between
+      assert.equal((await sm.get('hot'))?.version, 20);
+      assert.equal(new TextDecoder().decode((await sm.get('hot'))!.value), 'v19');
+      await closeAll();
+      ({ sm } = await openDb(path));
+      assert.equal(sm.appliedIndex(), 20);
+      assert.equal((await sm.get('hot'))?.version, 20);
     });
 
     it('lists keys by prefix in key order and answers cas results', async () => {
