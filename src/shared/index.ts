@@ -7,3 +7,4 @@ export * from './revert.js';
 export * from './retry.js';
 export * from './ids.js';
 export * from './grpc-status.js';
+export * from './units.js';
