@@ -11,3 +11,4 @@ export { WriteTx, type WriteOptions } from './store/write-tx.js';
 export { ReadBarrier, type ReadIndexer } from './store/read-barrier.js';
 export * from './init.js';
 export * from './snapshot.js';
+export * from './join-tokens.js';

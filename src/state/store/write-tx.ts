@@ -143,8 +143,9 @@ export class WriteTx implements TableTx {
   deleteWith<T, A extends readonly string[]>(table: TableDef<T, A>, parts: A, opts: WriteOptions): void {
     const prev = this.expect(table, parts, opts);
     if (!prev) throw new ShoalError(ErrorCode.NotFound, `${table.describe(parts)} not found`);
-    rulesFor(table).beforeDelete?.(this, prev);
+    // Staged first, so the rules (and the cascades they run) see the record as gone.
     this.staged.set(keyFor(table, parts), { table: table as unknown as TableDef<unknown, readonly string[]>, record: null, value: null });
+    rulesFor(table).beforeDelete?.(this, prev);
   }
 
   /** Sets a raw key (schema bookkeeping; typed tables for everything else). */
