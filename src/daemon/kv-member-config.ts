@@ -25,11 +25,14 @@ export interface KvMemberConfig {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Log file (pino JSON lines); stdout when absent. */
   readonly logFile: string | undefined;
+  /** Newest cluster schema this member may use (default: the newest it knows; lower = behave like an older release). */
+  readonly schemaMax: number | undefined;
 }
 
 export const KV_MEMBER_USAGE = `Usage: kv-member --id N --data-dir DIR --listen HOST:PORT --peers ID=NAME@HOST:PORT,...
                  --cert FILE --key FILE --ca FILE [--join] [--tick-ms 100] [--heartbeat-tick 1]
-                 [--election-tick 10] [--snapshot-entries 100000] [--log-level info] [--log-file FILE]`;
+                 [--election-tick 10] [--snapshot-entries 100000] [--log-level info] [--log-file FILE]
+                 [--schema-max N]`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -66,6 +69,7 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
         'snapshot-entries': { type: 'string' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
+        'schema-max': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -104,5 +108,6 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
     snapshotEntries: values['snapshot-entries'] === '0' ? 0 : positiveInt('snapshot-entries', values['snapshot-entries'], 100_000),
     logLevel: level as KvMemberConfig['logLevel'],
     logFile: values['log-file'],
+    schemaMax: values['schema-max'] === undefined ? undefined : positiveInt('schema-max', values['schema-max'], 0),
   };
 }

@@ -12,3 +12,4 @@ export { ReadBarrier, type ReadIndexer } from './store/read-barrier.js';
 export * from './init.js';
 export * from './snapshot.js';
 export * from './join-tokens.js';
+export { createStateService, type StateServiceDeps } from './service/state-service.js';

@@ -20,12 +20,16 @@ export type UpgradeStep = { readonly upgraded: true; readonly from: number; read
 
 /**
  * Inside `tx`: if every member supports a schema newer than the cluster's (capped at `cap`, the
- * caller's own support), rewrites the changed tables and raises the schema. Pure over the tx.
+ * caller's own support), rewrites the changed tables and raises the schema. With `raftIds`, every
+ * one of those Raft members must have a member record. Pure over the tx.
  */
-export function upgradeSchemaTx(tx: WriteTx, cap: number, now: string): UpgradeStep {
+export function upgradeSchemaTx(tx: WriteTx, cap: number, now: string, raftIds?: readonly number[]): UpgradeStep {
   const from = tx.schemaVersion;
   const all = tx.list(members);
   if (all.length === 0) return { upgraded: false, reason: 'no member records yet' };
+  // A Raft member that has not advertised yet may be an older release: wait for it.
+  const silent = (raftIds ?? []).filter((id) => !all.some((m) => m.record.raft_id === id));
+  if (silent.length > 0) return { upgraded: false, reason: `waiting for Raft member(s) ${silent.join(', ')} to advertise their schema` };
   const to = Math.min(cap, ...all.map((m) => m.record.schema_max));
   if (to <= from) {
     const behind = all.filter((m) => m.record.schema_max <= from).map((m) => m.record.server_name);
@@ -50,6 +54,8 @@ export interface SchemaUpgraderOptions {
   readonly logger: Logger;
   /** True while this member is the Raft leader (only the leader proposes the upgrade). */
   readonly isLeader: () => boolean;
+  /** Ids of every Raft member (voters and learners): each must have advertised before an upgrade. */
+  readonly raftMembers: () => readonly number[];
   /** Re-check period. Default 5 s (member record changes trigger a check at once). */
   readonly intervalMs?: number;
 }
@@ -99,7 +105,7 @@ export class SchemaUpgrader implements Disposable {
     if (!this.o.isLeader()) return;
     const now = new Date(this.o.clock.now()).toISOString();
     try {
-      const { result } = await this.o.store.update((tx) => upgradeSchemaTx(tx, this.o.store.schemaMax, now));
+      const { result } = await this.o.store.update((tx) => upgradeSchemaTx(tx, this.o.store.schemaMax, now, this.o.raftMembers()));
       if (result.upgraded) this.o.logger.info({ from: result.from, to: result.to, rewritten: result.rewritten }, 'cluster schema upgraded');
       else this.o.logger.debug({ reason: result.reason }, 'cluster schema unchanged');
     } catch (err) {

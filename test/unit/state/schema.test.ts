@@ -77,4 +77,10 @@ describe('src/state/schema', () => {
     await t.store.update((tx) => advertiseMember(tx, ad('m1')));
     assert.deepEqual((await old.update((tx) => upgradeSchemaTx(tx, old.schemaMax, '2026-11-23T10:00:00Z'))).result, { upgraded: false, reason: 'already at schema 1' });
   });
+
+  it('waits for every Raft member to advertise before upgrading', async () => {
+    await t.store.update((tx) => advertiseMember(tx, ad('m1')));
+    const step = await t.store.update((tx) => upgradeSchemaTx(tx, t.store.schemaMax, '2026-11-23T10:00:00Z', [1, 2, 3]));
+    assert.deepEqual(step.result, { upgraded: false, reason: 'waiting for Raft member(s) 2, 3 to advertise their schema' });
+  });
 });

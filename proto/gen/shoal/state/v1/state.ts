@@ -249,6 +249,26 @@ export interface Command {
     | undefined;
 }
 
+export interface AdvertiseMemberRequest {
+  serverName: string;
+  raftId: number;
+  /** https://host:port */
+  url: string;
+  architecture: string;
+  /** The newest cluster schema the member supports. */
+  schemaMax: number;
+  cpu: number;
+  memoryBytes: number;
+}
+
+export interface AdvertiseMemberResponse {
+  header:
+    | ResponseHeader
+    | undefined;
+  /** The cluster schema version after the call. */
+  schemaVersion: number;
+}
+
 function createBaseCompare(): Compare {
   return { key: "", prefix: false, target: 0, op: 0, operand: undefined };
 }
@@ -1855,6 +1875,278 @@ export const Command: MessageFns<Command> = {
   },
 };
 
+function createBaseAdvertiseMemberRequest(): AdvertiseMemberRequest {
+  return { serverName: "", raftId: 0, url: "", architecture: "", schemaMax: 0, cpu: 0, memoryBytes: 0 };
+}
+
+export const AdvertiseMemberRequest: MessageFns<AdvertiseMemberRequest> = {
+  encode(message: AdvertiseMemberRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serverName !== "") {
+      writer.uint32(10).string(message.serverName);
+    }
+    if (message.raftId !== 0) {
+      writer.uint32(16).uint64(message.raftId);
+    }
+    if (message.url !== "") {
+      writer.uint32(26).string(message.url);
+    }
+    if (message.architecture !== "") {
+      writer.uint32(34).string(message.architecture);
+    }
+    if (message.schemaMax !== 0) {
+      writer.uint32(40).uint32(message.schemaMax);
+    }
+    if (message.cpu !== 0) {
+      writer.uint32(49).double(message.cpu);
+    }
+    if (message.memoryBytes !== 0) {
+      writer.uint32(57).double(message.memoryBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdvertiseMemberRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdvertiseMemberRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serverName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.raftId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.architecture = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.schemaMax = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.cpu = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.memoryBytes = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdvertiseMemberRequest {
+    return {
+      serverName: isSet(object.serverName)
+        ? globalThis.String(object.serverName)
+        : isSet(object.server_name)
+        ? globalThis.String(object.server_name)
+        : "",
+      raftId: isSet(object.raftId)
+        ? globalThis.Number(object.raftId)
+        : isSet(object.raft_id)
+        ? globalThis.Number(object.raft_id)
+        : 0,
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      architecture: isSet(object.architecture) ? globalThis.String(object.architecture) : "",
+      schemaMax: isSet(object.schemaMax)
+        ? globalThis.Number(object.schemaMax)
+        : isSet(object.schema_max)
+        ? globalThis.Number(object.schema_max)
+        : 0,
+      cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0,
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.Number(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.Number(object.memory_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: AdvertiseMemberRequest): unknown {
+    const obj: any = {};
+    if (message.serverName !== "") {
+      obj.serverName = message.serverName;
+    }
+    if (message.raftId !== 0) {
+      obj.raftId = Math.round(message.raftId);
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.architecture !== "") {
+      obj.architecture = message.architecture;
+    }
+    if (message.schemaMax !== 0) {
+      obj.schemaMax = Math.round(message.schemaMax);
+    }
+    if (message.cpu !== 0) {
+      obj.cpu = floatToJson(message.cpu);
+    }
+    if (message.memoryBytes !== 0) {
+      obj.memoryBytes = floatToJson(message.memoryBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdvertiseMemberRequest>, I>>(base?: I): AdvertiseMemberRequest {
+    return AdvertiseMemberRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdvertiseMemberRequest>, I>>(object: I): AdvertiseMemberRequest {
+    const message = createBaseAdvertiseMemberRequest();
+    message.serverName = object.serverName ?? "";
+    message.raftId = object.raftId ?? 0;
+    message.url = object.url ?? "";
+    message.architecture = object.architecture ?? "";
+    message.schemaMax = object.schemaMax ?? 0;
+    message.cpu = object.cpu ?? 0;
+    message.memoryBytes = object.memoryBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseAdvertiseMemberResponse(): AdvertiseMemberResponse {
+  return { header: undefined, schemaVersion: 0 };
+}
+
+export const AdvertiseMemberResponse: MessageFns<AdvertiseMemberResponse> = {
+  encode(message: AdvertiseMemberResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.schemaVersion !== 0) {
+      writer.uint32(16).uint32(message.schemaVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdvertiseMemberResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdvertiseMemberResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.schemaVersion = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdvertiseMemberResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      schemaVersion: isSet(object.schemaVersion)
+        ? globalThis.Number(object.schemaVersion)
+        : isSet(object.schema_version)
+        ? globalThis.Number(object.schema_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: AdvertiseMemberResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.schemaVersion !== 0) {
+      obj.schemaVersion = Math.round(message.schemaVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdvertiseMemberResponse>, I>>(base?: I): AdvertiseMemberResponse {
+    return AdvertiseMemberResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdvertiseMemberResponse>, I>>(object: I): AdvertiseMemberResponse {
+    const message = createBaseAdvertiseMemberResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.schemaVersion = object.schemaVersion ?? 0;
+    return message;
+  },
+};
+
 export type StateServiceService = typeof StateServiceService;
 export const StateServiceService = {
   /** Runs a conditional multi-key transaction through Raft. */
@@ -1877,6 +2169,21 @@ export const StateServiceService = {
     responseSerialize: (value: RangeResponse): Buffer => Buffer.from(RangeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RangeResponse => RangeResponse.decode(value),
   },
+  /**
+   * Member to leader: records what the calling member supports (schema version, resources) in its
+   * member record. Leader only.
+   */
+  advertiseMember: {
+    path: "/shoal.state.v1.StateService/AdvertiseMember" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdvertiseMemberRequest): Buffer =>
+      Buffer.from(AdvertiseMemberRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdvertiseMemberRequest => AdvertiseMemberRequest.decode(value),
+    responseSerialize: (value: AdvertiseMemberResponse): Buffer =>
+      Buffer.from(AdvertiseMemberResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdvertiseMemberResponse => AdvertiseMemberResponse.decode(value),
+  },
 } as const;
 
 export interface StateServiceServer extends UntypedServiceImplementation {
@@ -1884,6 +2191,11 @@ export interface StateServiceServer extends UntypedServiceImplementation {
   txn: handleUnaryCall<TxnRequest, TxnResponse>;
   /** Reads one key or every key with a prefix, in key order. */
   range: handleUnaryCall<RangeRequest, RangeResponse>;
+  /**
+   * Member to leader: records what the calling member supports (schema version, resources) in its
+   * member record. Leader only.
+   */
+  advertiseMember: handleUnaryCall<AdvertiseMemberRequest, AdvertiseMemberResponse>;
 }
 
 export interface StateServiceClient extends Client {
@@ -1916,6 +2228,25 @@ export interface StateServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RangeResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Member to leader: records what the calling member supports (schema version, resources) in its
+   * member record. Leader only.
+   */
+  advertiseMember(
+    request: AdvertiseMemberRequest,
+    callback: (error: ServiceError | null, response: AdvertiseMemberResponse) => void,
+  ): ClientUnaryCall;
+  advertiseMember(
+    request: AdvertiseMemberRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdvertiseMemberResponse) => void,
+  ): ClientUnaryCall;
+  advertiseMember(
+    request: AdvertiseMemberRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdvertiseMemberResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const StateServiceClient = makeGenericClientConstructor(
@@ -1933,6 +2264,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
