@@ -22,6 +22,8 @@ export interface KvMemberConfig {
   readonly heartbeatTick: number;
   readonly electionTick: number;
   readonly snapshotEntries: number;
+  /** Log entries kept behind a snapshot (RaftNode snapshotTrailing); undefined = the runtime's default. */
+  readonly snapshotTrailing: number | undefined;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Log file (pino JSON lines); stdout when absent. */
   readonly logFile: string | undefined;
@@ -32,7 +34,7 @@ export interface KvMemberConfig {
 export const KV_MEMBER_USAGE = `Usage: kv-member --id N --data-dir DIR --listen HOST:PORT --peers ID=NAME@HOST:PORT,...
                  --cert FILE --key FILE --ca FILE [--join] [--tick-ms 100] [--heartbeat-tick 1]
                  [--election-tick 10] [--snapshot-entries 100000] [--log-level info] [--log-file FILE]
-                 [--schema-max N]`;
+                 [--snapshot-trailing N] [--schema-max N]`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -70,6 +72,7 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
         'schema-max': { type: 'string' },
+        'snapshot-trailing': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -108,6 +111,7 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
     snapshotEntries: values['snapshot-entries'] === '0' ? 0 : positiveInt('snapshot-entries', values['snapshot-entries'], 100_000),
     logLevel: level as KvMemberConfig['logLevel'],
     logFile: values['log-file'],
+    snapshotTrailing: values['snapshot-trailing'] === undefined ? undefined : values['snapshot-trailing'] === '0' ? 0 : positiveInt('snapshot-trailing', values['snapshot-trailing'], 0),
     schemaMax: values['schema-max'] === undefined ? undefined : positiveInt('schema-max', values['schema-max'], 0),
   };
 }
