@@ -48,12 +48,13 @@ export function createStateService(deps: StateServiceDeps): StateServiceServer {
       return { header: header(), succeeded: res.succeeded, revision: res.revision, failedCompare: res.failedCompare, responses: res.responses.map(opResultToProto) };
     }),
     range: unary('Range', async (req) => {
-      const view = await store.read({ stale: req.serializable });
+      if (!req.serializable) await store.linearize();
+      // Synchronous reads of the live state are consistent (no apply runs in between): no view needed.
       if (!req.prefix) {
-        const kv = view.getKv(req.key);
+        const kv = sm.getKv(req.key);
         return { header: header(), kvs: kv ? [toKeyValue(kv)] : [], count: kv ? 1 : 0, more: false };
       }
-      const { kvs, count } = view.range(req.key, req.limit);
+      const { kvs, count } = sm.range(req.key, req.limit);
       return { header: header(), kvs: kvs.map(toKeyValue), count, more: kvs.length < count };
     }),
     advertiseMember: unary('AdvertiseMember', async (req) => {

@@ -71,6 +71,15 @@ export class StateStore {
     return this.o.sm.view();
   }
 
+  /**
+   * Resolves once a read started now may be served from this member's state (a shared ReadIndex
+   * round). A caller that then reads the state machine synchronously (getKv, range) sees a
+   * linearizable, consistent state without taking a view.
+   */
+  linearize(): Promise<void> {
+    return this.barrier.wait();
+  }
+
   /** A typed view; linearizable unless `stale`. FAILED_PRECONDITION if the cluster schema is newer than this member. */
   async view(opts: ReadOptions = {}): Promise<StateView> {
     const v = new StateView(await this.read(opts), this.cache);
