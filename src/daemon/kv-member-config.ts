@@ -22,8 +22,8 @@ export interface KvMemberConfig {
   readonly heartbeatTick: number;
   readonly electionTick: number;
   readonly snapshotEntries: number;
-  /** Log entries kept behind a snapshot (RaftNode snapshotTrailing); undefined = the runtime's default. */
-  readonly snapshotTrailing: number | undefined;
+  /** Log entries kept behind a snapshot (etcd: 5,000). */
+  readonly snapshotTrailing: number;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Log file (pino JSON lines); stdout when absent. */
   readonly logFile: string | undefined;
@@ -33,8 +33,8 @@ export interface KvMemberConfig {
 
 export const KV_MEMBER_USAGE = `Usage: kv-member --id N --data-dir DIR --listen HOST:PORT --peers ID=NAME@HOST:PORT,...
                  --cert FILE --key FILE --ca FILE [--join] [--tick-ms 100] [--heartbeat-tick 1]
-                 [--election-tick 10] [--snapshot-entries 100000] [--log-level info] [--log-file FILE]
-                 [--snapshot-trailing N] [--schema-max N]`;
+                 [--election-tick 10] [--snapshot-entries 100000] [--snapshot-trailing 5000]
+                 [--log-level info] [--log-file FILE] [--schema-max N]`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -69,10 +69,10 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
         'heartbeat-tick': { type: 'string' },
         'election-tick': { type: 'string' },
         'snapshot-entries': { type: 'string' },
+        'snapshot-trailing': { type: 'string' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
         'schema-max': { type: 'string' },
-        'snapshot-trailing': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -109,9 +109,9 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
     heartbeatTick,
     electionTick,
     snapshotEntries: values['snapshot-entries'] === '0' ? 0 : positiveInt('snapshot-entries', values['snapshot-entries'], 100_000),
+    snapshotTrailing: values['snapshot-trailing'] === '0' ? 0 : positiveInt('snapshot-trailing', values['snapshot-trailing'], 5_000),
     logLevel: level as KvMemberConfig['logLevel'],
     logFile: values['log-file'],
-    snapshotTrailing: values['snapshot-trailing'] === undefined ? undefined : values['snapshot-trailing'] === '0' ? 0 : positiveInt('snapshot-trailing', values['snapshot-trailing'], 0),
     schemaMax: values['schema-max'] === undefined ? undefined : positiveInt('schema-max', values['schema-max'], 0),
   };
 }

@@ -63,7 +63,7 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
     heartbeatTick: cfg.heartbeatTick,
     electionTick: cfg.electionTick,
     snapshotEntries: cfg.snapshotEntries,
-    ...(cfg.snapshotTrailing !== undefined ? { snapshotTrailing: cfg.snapshotTrailing } : {}),
+    snapshotTrailing: cfg.snapshotTrailing,
     peers: cfg.peers,
     ...(cfg.join ? {} : { bootstrap: [...cfg.peers].map(([id, address]) => ({ id, address })) }),
   });

@@ -64,9 +64,11 @@ export interface DurableLogStorage extends LogStorage {
 }
 
 /**
- * The replicated application (hashicorp/raft FSM). `apply` receives committed Normal entries in
- * index order, each exactly once across restarts: the state machine stores its applied index in the
- * same atomic write as the effects, and entries at or below `appliedIndex()` are skipped.
+ * The replicated application (hashicorp/raft FSM). `apply` receives every committed entry in index
+ * order — ConfChange entries and the leader's empty no-ops too, which it treats as no-ops, so that
+ * its applied index follows the log — each exactly once across restarts: the state machine stores
+ * its applied index in the same atomic write as the effects, and entries at or below
+ * `appliedIndex()` are skipped.
  */
 export interface StateMachine<R = unknown> {
   /** Applies entries in order; returns one result per entry (empty data = leader no-op → undefined). */

@@ -33,9 +33,12 @@ export interface KvClusterOptions {
   readonly runner?: 'tsx' | 'dist';
   readonly tickMs?: number;
   readonly snapshotEntries?: number;
+  readonly snapshotTrailing?: number;
   readonly logLevel?: string;
   /** Extra node options for the member processes (e.g. --cpu-prof for profiling). */
   readonly nodeArgs?: readonly string[];
+  /** Members outlive this process (see {@link KvCluster.detach}); default false. */
+  readonly detached?: boolean;
 }
 
 export interface MemberInfo {
@@ -139,6 +142,7 @@ export class KvCluster {
       '--log-level', this.opts.logLevel ?? 'info',
       '--log-file', m.logFile,
       ...(this.opts.snapshotEntries !== undefined ? ['--snapshot-entries', String(this.opts.snapshotEntries)] : []),
+      ...(this.opts.snapshotTrailing !== undefined ? ['--snapshot-trailing', String(this.opts.snapshotTrailing)] : []),
       ...(options.join ? ['--join'] : []),
     ];
     return { cmd: process.execPath, args };
@@ -148,7 +152,11 @@ export class KvCluster {
   start(id: number, options: { join?: boolean; peers?: readonly number[] } = {}): ManagedProcess {
     const m = this.member(id);
     const { cmd, args } = this.command(id, options);
-    m.proc = ManagedProcess.spawn(m.name, cmd, args, { logFile: `${m.logFile}.stderr`, cwd: repoRoot });
+    m.proc = ManagedProcess.spawn(m.name, cmd, args, {
+      logFile: `${m.logFile}.stderr`,
+      cwd: repoRoot,
+      ...(this.opts.detached ? { detached: true } : {}),
+    });
     return m.proc;
   }
 
@@ -233,6 +241,12 @@ export class KvCluster {
   /** Ids of members whose process is running. */
   running(): number[] {
     return [...this.members.values()].filter((m) => m.proc?.running).map((m) => m.id);
+  }
+
+  /** Leaves the members running (detached clusters): closes clients and removes the PKI's keys dir. */
+  async detach(): Promise<void> {
+    for (const m of this.members.values()) m.client?.close();
+    await this.pki.remove();
   }
 
   /** Kills every member by PID, closes clients and removes `dir` and the PKI. Idempotent. */

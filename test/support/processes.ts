@@ -40,12 +40,12 @@ export class ManagedProcess {
     });
   }
 
-  /** Spawns `cmd args` with stdout and stderr appended to `logFile`. */
+  /** Spawns `cmd args` with stdout and stderr appended to `logFile`; killed on our exit unless `detached`. */
   static spawn(
     label: string,
     cmd: string,
     args: readonly string[],
-    options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+    options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; detached?: boolean },
   ): ManagedProcess {
     hookExit();
     const fd = openSync(options.logFile, 'a');
@@ -54,10 +54,16 @@ export class ManagedProcess {
         stdio: ['ignore', fd, fd],
         env: options.env ?? process.env,
         ...(options.cwd ? { cwd: options.cwd } : {}),
+        ...(options.detached ? { detached: true } : {}),
       });
       const p = new ManagedProcess(child, label);
-      live.add(p);
-      child.once('error', () => live.delete(p));
+      if (options.detached) {
+        // Outlives this process (the demo leaves its cluster running); killed later by PID.
+        child.unref();
+      } else {
+        live.add(p);
+        child.once('error', () => live.delete(p));
+      }
       return p;
     } finally {
       closeSync(fd);

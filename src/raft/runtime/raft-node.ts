@@ -134,6 +134,8 @@ export class RaftNode<R = unknown> {
   private confHistory: { index: number; confState: ConfState }[] = [];
   private snapshotIndex: number;
   private snapshotting = false;
+  /** Take a snapshot at the next opportunity, whatever snapshotEntries says (membership grew). */
+  private snapshotSoon = false;
   private tickTimer: Disposable | undefined;
   private nextTickAt: number | undefined;
   private scheduled = false;
@@ -594,8 +596,11 @@ export class RaftNode<R = unknown> {
       } else {
         this.o.transport.removePeer(cc.nodeId);
       }
-    } else if (cc.context.byteLength > 0) {
-      this.setMember(cc.nodeId, new TextDecoder().decode(cc.context));
+    } else {
+      if (cc.context.byteLength > 0) this.setMember(cc.nodeId, new TextDecoder().decode(cc.context));
+      // A new member catches up from the stored snapshot once the log is compacted, and a snapshot
+      // taken before its addition does not list it (the member would refuse it): take a new one.
+      if (this.snapshotIndex > 0) this.snapshotSoon = true;
     }
     this.o.logger.info({ index: e.index, change: cc.type, peer: cc.nodeId, confState: this.confState }, 'membership changed');
   }
@@ -640,11 +645,13 @@ export class RaftNode<R = unknown> {
 
   /** Starts a snapshot when enough entries were applied since the last one (runs beside the loop). */
   private maybeSnapshot(): void {
-    if (this.snapshotEntries <= 0 || this.snapshotting) return;
-    if (this.applied - this.snapshotIndex < this.snapshotEntries) return;
+    if (this.snapshotting || this.applied <= this.snapshotIndex) return;
+    const due = this.snapshotEntries > 0 && this.applied - this.snapshotIndex >= this.snapshotEntries;
+    if (!due && !this.snapshotSoon) return;
     // Not while replaying entries the state machine had already applied before a restart.
     if (this.o.stateMachine.appliedIndex() !== this.applied) return;
     this.snapshotting = true;
+    this.snapshotSoon = false;
     const members = new Map(this.members);
     const started = this.o.clock.now();
     const dump = this.o.stateMachine.snapshot();
@@ -654,7 +661,10 @@ export class RaftNode<R = unknown> {
         // The dump may be a little ahead of where we asked (applies continue meanwhile): take the
         // membership in force at its index; skip it if that is unknown (older than our history).
         const confState = this.confStateAt(index);
-        if (confState === undefined || index > this.applied) return;
+        if (confState === undefined || index > this.applied) {
+          this.snapshotSoon = true; // try again after the next Ready
+          return;
+        }
         const snap = await this.o.storage.createSnapshot(index, confState, wrapSnapshotData(members, data), this.snapshotTrailing);
         this.snapshotIndex = snap.meta.index;
         // Forget changes the new snapshot covers, keeping the one in force at it.
