@@ -26,9 +26,10 @@ export function ensureDefaults(tx: WriteTx): void {
 export type MemberAdvertisement = Pick<MemberRecord, 'server_name' | 'raft_id' | 'url' | 'architecture' | 'schema_max' | 'resources' | 'last_heartbeat'>;
 
 /**
- * Records `ad` in the member's record (creating it, in group `default`, when missing). Returns
- * false when nothing changed. Fails (FAILED_PRECONDITION) when the member supports an older schema
- * than the cluster's.
+ * Records `ad` in the member's record (creating it, in group `default`, when missing; then
+ * `last_heartbeat` is taken from `ad`, later heartbeats are the cluster's business). Returns false,
+ * writing nothing, when the record already says the same. Fails (FAILED_PRECONDITION) when the
+ * member supports an older schema than the cluster's.
  */
 export function advertiseMember(tx: WriteTx, ad: MemberAdvertisement): boolean {
   ensureDefaults(tx);
@@ -40,7 +41,8 @@ export function advertiseMember(tx: WriteTx, ad: MemberAdvertisement): boolean {
     return true;
   }
   const r = cur.record;
-  if (r.raft_id === ad.raft_id && r.url === ad.url && r.architecture === ad.architecture && r.schema_max === ad.schema_max && r.last_heartbeat === ad.last_heartbeat && JSON.stringify(r.resources) === JSON.stringify(ad.resources)) return false;
-  tx.update(members, { ...r, ...ad });
+  const resources = { ...ad.resources, storage_pools: { ...r.resources.storage_pools, ...ad.resources.storage_pools } };
+  if (r.raft_id === ad.raft_id && r.url === ad.url && r.architecture === ad.architecture && r.schema_max === ad.schema_max && JSON.stringify(r.resources) === JSON.stringify(resources)) return false;
+  tx.update(members, { ...r, raft_id: ad.raft_id, url: ad.url, architecture: ad.architecture, schema_max: ad.schema_max, resources });
   return true;
 }

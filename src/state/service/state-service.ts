@@ -11,7 +11,6 @@ import { ErrorCode, ShoalError, toGrpcStatus, type Logger } from '../../shared/i
 import { advertiseMember } from '../init.js';
 import { opResultToProto, toKeyValue, txnFromProto } from '../kv/txn-codec.js';
 import type { StateStore } from '../store/state-store.js';
-import { members } from '../tables/cluster.js';
 
 /** What the handlers need besides the store: who answers (for response headers). */
 export interface StateServiceDeps {
@@ -67,10 +66,7 @@ export function createStateService(deps: StateServiceDeps): StateServiceServer {
         resources: { cpu: req.cpu, memory_bytes: req.memoryBytes, storage_pools: {} },
         last_heartbeat: new Date(deps.now()).toISOString(),
       };
-      const { revision } = await store.update((tx) => {
-        const cur = tx.get(members, ad.server_name);
-        advertiseMember(tx, cur ? { ...ad, resources: { ...ad.resources, storage_pools: cur.record.resources.storage_pools } } : ad);
-      });
+      const { revision } = await store.update((tx) => advertiseMember(tx, ad));
       const view = await store.view({ stale: true });
       deps.logger.debug({ peer: ad.server_name, schemaMax: ad.schema_max, revision }, 'member advertised');
       return { header: header(), schemaVersion: view.schemaVersion };
