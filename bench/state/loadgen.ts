@@ -4,10 +4,13 @@
  * one channel per member), `inflight` operations outstanding at once:
  * - `put`: a plain Raft put (KvService.Put) of a unique key with a 256-byte value (the raft
  *   benchmark's workload);
- * - `txn`: an instance creation as the API leader will do it: read the target member's record
- *   (StateService.Range, linearizable), check it is a usable member, then one transaction that
- *   creates the instance, its root volume and its operation (3 keys, ~300-byte JSON values) under
- *   compares that the instance and volume names are free and the member record is unchanged.
+ * - `txn`: an instance creation as the API leader runs it (StateStore.update): read the target
+ *   member's record from the leader's applied state (StateService.Range, serializable — a stale
+ *   read cannot do harm because the write compares the record's revision), check it is a usable
+ *   member, then one transaction that creates the instance, its root volume and its operation
+ *   (3 keys, ~300–400-byte JSON values) under compares that the instance and volume names are free
+ *   and the member record is unchanged;
+ * - `txn-lin`: the same with a linearizable read (a ReadIndex round first), the stricter variant.
  * Operations go to the leader (found through KvService.Status; re-discovered on NOT_LEADER or an
  * error). Latency of a `txn` covers its read and its transaction.
  */
@@ -28,11 +31,13 @@ export interface Endpoint {
 
 export type StateLoadRequest =
   | { readonly type: 'init'; readonly endpoints: readonly Endpoint[]; readonly tls: { ca: string; cert: string; key: string } }
-  | { readonly type: 'run'; readonly workload: 'put' | 'txn'; readonly inflight: number; readonly warmupMs: number; readonly durationMs: number }
+  | { readonly type: 'run'; readonly workload: Workload; readonly inflight: number; readonly warmupMs: number; readonly durationMs: number }
   | { readonly type: 'exit' };
 
+export type Workload = 'put' | 'txn' | 'txn-lin';
+
 export interface StateRunResult {
-  readonly workload: 'put' | 'txn';
+  readonly workload: Workload;
   readonly ops: number;
   readonly seconds: number;
   readonly opsPerS: number;
@@ -75,7 +80,7 @@ class Load {
     this.state = endpoints.map((e) => new StateServiceClient(e.address, creds, opts(e)));
   }
 
-  async run(workload: 'put' | 'txn', inflight: number, warmupMs: number, durationMs: number): Promise<StateRunResult> {
+  async run(workload: Workload, inflight: number, warmupMs: number, durationMs: number): Promise<StateRunResult> {
     this.running = true;
     for (let w = 0; w < inflight; w++) this.workers.push(this.worker(workload));
     await sleep(warmupMs);
@@ -94,7 +99,7 @@ class Load {
     return { workload, ops: lat.length, seconds, opsPerS: lat.length / seconds, p50Ms: pct(lat, 50), p99Ms: pct(lat, 99), failures };
   }
 
-  private async worker(workload: 'put' | 'txn'): Promise<void> {
+  private async worker(workload: Workload): Promise<void> {
     while (this.running) {
       if (this.leader < 0) {
         await this.discover();
@@ -104,7 +109,7 @@ class Load {
       const t0 = nowMs();
       let ok: boolean;
       try {
-        ok = workload === 'put' ? await this.put(i) : await this.createInstance(i);
+        ok = workload === 'put' ? await this.put(i) : await this.createInstance(i, workload === 'txn-lin');
       } catch {
         ok = false;
         if (this.leader === i) this.leader = -1;
@@ -123,13 +128,13 @@ class Load {
   }
 
   /** Read, check, conditional write of 3 keys (see the file header). */
-  private async createInstance(i: number): Promise<boolean> {
+  private async createInstance(i: number, linearizable: boolean): Promise<boolean> {
     const s = this.state[i]!;
     const n = this.seq++;
     const member = `m${(n % 3) + 1}`;
     const name = `c${this.prefix}${n.toString(36)}`;
-    // Read: the member record, linearizable.
-    const read = await call(s, s.range as Unary<object, RangeResponse>, { key: `members/${member}`, prefix: false, limit: 0, serializable: false });
+    // Read: the member record.
+    const read = await call(s, s.range as Unary<object, RangeResponse>, { key: `members/${member}`, prefix: false, limit: 0, serializable: !linearizable });
     const kv = read.kvs[0];
     // Check: the member exists and takes instances.
     if (!kv) return false;

@@ -1,7 +1,9 @@
 /**
  * ReadBarrier: linearizable reads for many callers with few ReadIndex rounds (etcd's
- * linearizableReadLoop). Callers that arrive while a round is in flight wait for the next round,
- * which starts when the current one ends, so every caller's barrier starts after it asked.
+ * linearizableReadLoop batches the same way). Callers that arrive within one turn of the event
+ * loop share one round, started right after that turn, so every caller's round starts after it
+ * asked. Rounds may overlap: a caller never waits for an older round to finish first, which would
+ * add up to a whole round of latency under load.
  */
 
 /** What the barrier needs of Raft: resolve once this member applied up to a fresh read index. */
@@ -16,7 +18,7 @@ interface Waiter {
 
 export class ReadBarrier {
   private waiting: Waiter[] = [];
-  private running = false;
+  private scheduled = false;
 
   constructor(private readonly raft: ReadIndexer) {}
 
@@ -24,25 +26,23 @@ export class ReadBarrier {
   wait(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      if (!this.running) void this.loop();
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => this.round());
     });
   }
 
-  private async loop(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting;
-        this.waiting = [];
-        try {
-          await this.raft.readIndex();
-          for (const w of batch) w.resolve();
-        } catch (err) {
-          for (const w of batch) w.reject(err);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
+  private round(): void {
+    this.scheduled = false;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.raft.readIndex().then(
+      () => {
+        for (const w of batch) w.resolve();
+      },
+      (err: unknown) => {
+        for (const w of batch) w.reject(err);
+      },
+    );
   }
 }
