@@ -27,12 +27,14 @@ export interface KvMemberConfig {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Log file (pino JSON lines); stdout when absent. */
   readonly logFile: string | undefined;
+  /** Newest cluster schema this member may use (default: the newest it knows; lower = behave like an older release). */
+  readonly schemaMax: number | undefined;
 }
 
 export const KV_MEMBER_USAGE = `Usage: kv-member --id N --data-dir DIR --listen HOST:PORT --peers ID=NAME@HOST:PORT,...
                  --cert FILE --key FILE --ca FILE [--join] [--tick-ms 100] [--heartbeat-tick 1]
                  [--election-tick 10] [--snapshot-entries 100000] [--snapshot-trailing 5000]
-                 [--log-level info] [--log-file FILE]`;
+                 [--log-level info] [--log-file FILE] [--schema-max N]`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -70,6 +72,7 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
         'snapshot-trailing': { type: 'string' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
+        'schema-max': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -109,5 +112,6 @@ export function parseKvMemberArgs(argv: readonly string[]): KvMemberConfig {
     snapshotTrailing: values['snapshot-trailing'] === '0' ? 0 : positiveInt('snapshot-trailing', values['snapshot-trailing'], 5_000),
     logLevel: level as KvMemberConfig['logLevel'],
     logFile: values['log-file'],
+    schemaMax: values['schema-max'] === undefined ? undefined : positiveInt('schema-max', values['schema-max'], 0),
   };
 }

@@ -24,6 +24,7 @@ import {
 import { ErrorCode, createLogger, isShoalError, seededRng, systemClock, type Logger } from '../shared/index.js';
 import { LevelKvStateMachine, createKvService, type KvApplyResult } from '../state/index.js';
 import { KV_MEMBER_USAGE, parseKvMemberArgs, type KvMemberConfig } from './kv-member-config.js';
+import { startStateRuntime } from './state-runtime.js';
 
 /** A running member; `stop()` shuts it down (idempotent). */
 export interface KvMember {
@@ -70,12 +71,23 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
   const server = new grpc.Server({ ...raftServerOptions(transport.limits), 'grpc.enable_channelz': 0 });
   addRaftServiceToServer(server, transport);
   server.addService(KvServiceService, createKvService({ raft, sm, logger: log.child({ component: 'kv' }) }));
+  // The cluster database (StateService, control socket for `shoald db`, schema upgrades).
+  const memberName = /^([^@]+)@/.exec(cfg.peers.get(cfg.id) ?? '')?.[1] ?? `m${cfg.id}`;
+  let state: Awaited<ReturnType<typeof startStateRuntime>>;
+  try {
+    state = await startStateRuntime({ raft, sm, server, dataDir: cfg.dataDir, memberName, tls, listen: cfg.listen, schemaMax: cfg.schemaMax, logger: log });
+  } catch (err) {
+    await raft.close();
+    await db.close();
+    throw err;
+  }
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(cfg.listen, raftServerCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
     );
   } catch (err) {
+    await state.stop();
     await raft.close();
     await db.close();
     throw err;
@@ -92,6 +104,7 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
           resolve();
         });
       });
+      await state.stop();
       await raft.close();
       await sm.flush().catch((err: unknown) => log.error({ err }, 'applied entries were not all written'));
       await db.close();

@@ -1,16 +1,19 @@
 /**
- * The wire form of KV commands in the Raft log (proto `shoal.kv.v1.Command`) and of snapshots
- * (`shoal.kv.v1.KvSnapshot`). Decoding never throws: a malformed entry decodes to an error string,
- * which the state machine applies as a deterministic no-op on every member.
+ * The wire form of commands in the Raft log (proto `shoal.state.v1.Command`, whose fields 1-3 are
+ * those of the older `shoal.kv.v1.Command`). Decoding never throws: a malformed entry decodes to an
+ * error string, which the state machine applies as a deterministic no-op on every member.
  */
-import { Command, type KeyValue } from '../../../proto/gen/shoal/kv/v1/kv.js';
-import type { KeyValueView, KvCommand } from './apply.js';
+import { Command } from '../../../proto/gen/shoal/state/v1/state.js';
+import type { KvCommand } from './apply.js';
+import { asBuffer, toKeyValue, txnFromProto, txnToProto } from './txn-codec.js';
+
+export { toKeyValue };
 
 /** Encodes a command as the data of a Normal entry. */
 export function encodeCommand(cmd: KvCommand): Uint8Array {
   switch (cmd.kind) {
     case 'put':
-      return Command.encode({ command: { $case: 'put', value: { key: cmd.key, value: Buffer.from(cmd.value) } } }).finish();
+      return Command.encode({ command: { $case: 'put', value: { key: cmd.key, value: asBuffer(cmd.value) } } }).finish();
     case 'delete':
       return Command.encode({ command: { $case: 'delete', value: { key: cmd.key } } }).finish();
     case 'cas':
@@ -19,14 +22,16 @@ export function encodeCommand(cmd: KvCommand): Uint8Array {
           $case: 'cas',
           value: {
             key: cmd.key,
-            value: Buffer.from(cmd.value),
+            value: asBuffer(cmd.value),
             expected:
               cmd.expected.kind === 'value'
-                ? { $case: 'expectedValue', value: Buffer.from(cmd.expected.value) }
+                ? { $case: 'expectedValue', value: asBuffer(cmd.expected.value) }
                 : { $case: 'expectedVersion', value: cmd.expected.version },
           },
         },
       }).finish();
+    case 'txn':
+      return Command.encode({ command: { $case: 'txn', value: txnToProto(cmd.txn) } }).finish();
   }
 }
 
@@ -55,16 +60,9 @@ export function decodeCommand(data: Uint8Array): KvCommand | string {
         expected: e.$case === 'expectedValue' ? { kind: 'value', value: e.value } : { kind: 'version', version: e.value },
       };
     }
+    case 'txn': {
+      const txn = txnFromProto(c.value);
+      return typeof txn === 'string' ? txn : { kind: 'txn', txn };
+    }
   }
-}
-
-/** Converts a stored key to its wire form. */
-export function toKeyValue(kv: KeyValueView): KeyValue {
-  return {
-    key: kv.key,
-    value: Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength),
-    version: kv.version,
-    createRevision: kv.createRevision,
-    modRevision: kv.modRevision,
-  };
 }

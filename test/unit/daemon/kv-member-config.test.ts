@@ -32,6 +32,7 @@ describe('src/daemon/kv-member-config', () => {
         snapshotTrailing: 5_000,
         logLevel: 'info',
         logFile: undefined,
+        schemaMax: undefined,
       });
     });
 

@@ -1,7 +1,8 @@
 /*
  * Tests of LevelKvStateMachine against a real classic-level database in a temp dir: exactly-once
  * apply across reopen, crash replay (an unsynced apply "lost" by restoring the on-disk files to their
- * state before it), snapshot/restore round trips, and reads.
+ * state before it), snapshot/restore round trips (byte-identical), reads, views, transactions and
+ * watches (history replay, compaction, restore).
  */
 import { strict as assert } from 'node:assert';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { EntryType, type Entry } from '../../../../src/raft/types.js';
-import { encodeCommand, LevelKvStateMachine, type KvDatabase, type KvCommand } from '../../../../src/state/index.js';
+import {
+  cmp,
+  encodeCommand,
+  LevelKvStateMachine,
+  type KvCommand,
+  type KvDatabase,
+  type KvEvent,
+  type Txn,
+} from '../../../../src/state/index.js';
+import type { ShoalError } from '../../../../src/shared/index.js';
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
 const entry = (index: number, cmd?: KvCommand): Entry => ({
@@ -27,10 +37,10 @@ const workload = (n: number): Entry[] =>
 describe('src/state/kv/level-kv-state-machine', () => {
   let dir: string;
   const open: { db: ClassicLevel<Uint8Array, Uint8Array>; sm: LevelKvStateMachine }[] = [];
-  async function openDb(path: string): Promise<{ db: KvDatabase; sm: LevelKvStateMachine }> {
+  async function openDb(path: string, historyEvents?: number): Promise<{ db: KvDatabase; sm: LevelKvStateMachine }> {
     const db = new ClassicLevel<Uint8Array, Uint8Array>(path);
     await db.open();
-    const sm = await LevelKvStateMachine.open(db);
+    const sm = await LevelKvStateMachine.open(db, historyEvents === undefined ? {} : { historyEvents });
     open.push({ db, sm });
     return { db, sm };
   }
@@ -151,6 +161,104 @@ describe('src/state/kv/level-kv-state-machine', () => {
         ['a/2', '3', 1],
       ]);
       assert.equal((await sm.list('', 1)).length, 1);
+    });
+
+    it('applies a transaction atomically, once, across a reopen', async () => {
+      const path = join(dir, 'db');
+      let { sm } = await openDb(path);
+      const t: Txn = {
+        compare: [cmp.absent('i/web1')],
+        success: [
+          { kind: 'put', key: 'i/web1', value: b('{}') },
+          { kind: 'put', key: 'v/web1', value: b('{}') },
+          { kind: 'put', key: 'op/1', value: b('{}') },
+        ],
+        failure: [{ kind: 'range', key: 'i/web1' }],
+      };
+      const [first, second] = await sm.apply([entry(1, { kind: 'txn', txn: t }), entry(2, { kind: 'txn', txn: t })]);
+      assert.equal(first?.kind === 'txn' && first.succeeded, true);
+      assert.equal(second?.kind === 'txn' && second.succeeded, false);
+      assert.equal(sm.revision(), 1);
+      assert.deepEqual(sm.range('').kvs.map((kv) => [kv.key, kv.modRevision]), [['i/web1', 1], ['op/1', 1], ['v/web1', 1]]);
+      await closeAll();
+      ({ sm } = await openDb(path));
+      assert.deepEqual(await sm.apply([entry(1, { kind: 'txn', txn: t }), entry(2, { kind: 'txn', txn: t })]), [undefined, undefined]);
+      assert.equal(sm.revision(), 1);
+      assert.equal(sm.range('').count, 3);
+    });
+
+    it('gives views that later applies do not change', async () => {
+      const { sm } = await openDb(join(dir, 'db'));
+      await sm.apply(workload(4));
+      const v = sm.view();
+      await sm.apply([entry(5, { kind: 'put', key: 'k2', value: b('later') }), entry(6, { kind: 'delete', key: 'k4' })]);
+      assert.equal(v.appliedIndex, 4);
+      assert.equal(v.revision, 3);
+      assert.equal(new TextDecoder().decode(v.getKv('k2')!.value), 'v3');
+      assert.ok(v.getKv('k4'));
+      assert.equal(sm.getKv('k4'), undefined);
+    });
+
+    it('snapshots byte-identically after a restore', async () => {
+      const a = await openDb(join(dir, 'a'));
+      await a.sm.apply(workload(30));
+      const snap = await a.sm.snapshot();
+      const c = await openDb(join(dir, 'c'));
+      await c.sm.restore({ meta: { index: snap.index, term: 1, confState: { voters: [1], learners: [] } }, data: snap.data });
+      assert.deepEqual(Buffer.from((await c.sm.snapshot()).data), Buffer.from(snap.data));
+      await closeAll();
+      const again = await openDb(join(dir, 'c'));
+      assert.deepEqual(Buffer.from((await again.sm.snapshot()).data), Buffer.from(snap.data));
+    });
+
+    it('replays history to a watcher from a revision, then streams live events for its prefix', async () => {
+      const { sm } = await openDb(join(dir, 'db'));
+      await sm.apply([
+        entry(1, { kind: 'put', key: 'a/1', value: b('1') }),
+        entry(2, { kind: 'put', key: 'b/1', value: b('2') }),
+        entry(3, { kind: 'put', key: 'a/1', value: b('3') }),
+      ]);
+      const seen: KvEvent[] = [];
+      const w = sm.watch('a/', 2, { next: (evs) => seen.push(...evs) });
+      await sm.apply([entry(4, { kind: 'delete', key: 'a/1' }), entry(5, { kind: 'put', key: 'b/2', value: b('x') })]);
+      await new Promise((r) => setImmediate(r));
+      w.dispose();
+      await sm.apply([entry(6, { kind: 'put', key: 'a/2', value: b('y') })]);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        seen.map((e) => [e.type, e.revision, e.kv.key, new TextDecoder().decode(e.kv.value), e.prev?.version]),
+        [
+          ['put', 3, 'a/1', '3', 1],
+          ['delete', 4, 'a/1', '', 2],
+        ],
+      );
+    });
+
+    it('refuses a watch from a compacted revision and names the oldest available', async () => {
+      const { sm } = await openDb(join(dir, 'db'), 5);
+      await sm.apply(Array.from({ length: 10 }, (_, i) => entry(i + 1, { kind: 'put', key: `k${i}`, value: b('v') })));
+      assert.equal(sm.compactRevision(), 5);
+      assert.throws(
+        () => sm.watch('', 5, { next: () => undefined }),
+        (err: ShoalError) => err.code === 'FAILED_PRECONDITION' && /revisions up to 5 were compacted/.test(err.message) && err.details?.['compactRevision'] === 5,
+      );
+      const seen: number[] = [];
+      sm.watch('', 6, { next: (evs) => seen.push(...evs.map((e) => e.revision)) });
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(seen, [6, 7, 8, 9, 10]);
+    });
+
+    it('ends watchers with a compaction error when a snapshot replaces the state', async () => {
+      const a = await openDb(join(dir, 'a'));
+      await a.sm.apply(workload(6));
+      const snap = await a.sm.snapshot();
+      const c = await openDb(join(dir, 'c'));
+      const errors: ShoalError[] = [];
+      c.sm.watch('', undefined, { next: () => undefined, error: (e) => errors.push(e) });
+      await c.sm.restore({ meta: { index: snap.index, term: 1, confState: { voters: [1], learners: [] } }, data: snap.data });
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(errors.map((e) => e.code), ['FAILED_PRECONDITION']);
+      assert.throws(() => c.sm.watch('', a.sm.revision(), { next: () => undefined }), /compacted/);
     });
   });
 });
