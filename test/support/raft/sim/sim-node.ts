@@ -1,0 +1,444 @@
+/**
+ * SimNode: one simulated raft node running the REAL RawNode over a SimDisk, driven by events.
+ * It plays the production runtime's part for each Ready, in order:
+ *   persist (one write; takes a simulated disk latency; durable on completion)
+ *   → send (a leader's App/Heartbeat/Snap may leave before its own persist completes, as the
+ *     runtime will do; votes, acks and everything else wait for durability)
+ *   → apply (state machine write with the applied index; applyConfChange for ConfChange entries;
+ *     answer waiting proposals and ReadIndex reads) → advance().
+ * Inputs (ticks, messages, client requests) are fed to the RawNode while a Ready is outstanding.
+ * A paused node (SIGSTOP) defers everything; a crashed node loses its in-flight write and all
+ * volatile state and restarts from its disk.
+ */
+import { RawNode, decodeConfChange } from '../../../../src/raft/index.js';
+import type { ConfChange, ConfState, Entry, Message, NodeId, RaftStatus, Ready, ReadState } from '../../../../src/raft/index.js';
+import type { RaftLogger } from '../../../../src/raft/ports.js';
+import type { KvInput, KvOutput } from '../../../support/lincheck/index.js';
+import { describeMessage, describeReady } from './describe.js';
+import type { SimDisk } from './disk.js';
+import type { EventQueue } from './event-queue.js';
+import type { Observer } from './invariants.js';
+import { applyCommand, decodeCommand, encodeCommand, readKey, requestKey, restoreSm, snapshotSm } from './kv-state-machine.js';
+import type { SimRandom } from './random.js';
+import { SimLogStorage } from './sim-log-storage.js';
+import type { Trace } from './trace.js';
+
+/** A client's request as it arrives at a node. */
+export interface ClientRequest {
+  readonly client: number;
+  readonly seq: number;
+  readonly attempt: number;
+  readonly op: KvInput;
+}
+
+export type ClientReply =
+  | { readonly kind: 'done'; readonly output: KvOutput }
+  | { readonly kind: 'notLeader'; readonly hint: NodeId }
+  /** Definitely not applied by this attempt's proposal path (dropped, overwritten, node restarted). */
+  | { readonly kind: 'retry'; readonly why: string };
+
+export interface NodeOptions {
+  readonly electionTick: number;
+  readonly heartbeatTick: number;
+  readonly maxSizePerMsg: number;
+  readonly maxInflightMsgs: number;
+  readonly checkQuorum: boolean;
+  readonly preVote: boolean;
+  /** Latency of a synced write (ms). */
+  readonly syncLatency: (rng: SimRandom) => number;
+  /** Apply a local snapshot + compaction once this many entries are applied past the last one (0 = never). */
+  readonly snapshotEvery: number;
+  /** Entries kept behind a compaction. */
+  readonly trailing: number;
+  /** Broken variants (to prove the checker catches them). */
+  readonly unsafeLocalReads: boolean;
+  readonly unsafeAckOnPropose: boolean;
+}
+
+/** What a node needs from the simulation around it. */
+export interface NodeEnv {
+  readonly queue: EventQueue;
+  readonly trace: Trace;
+  readonly observer: Observer;
+  readonly options: NodeOptions;
+  send(msg: Message): void;
+  reply(node: NodeId, req: ClientRequest, reply: ClientReply): void;
+  onConfChangeApplied(node: SimNode, cc: ConfChange, index: number, cs: ConfState): void;
+}
+
+export type NodeState = 'up' | 'paused' | 'down' | 'removed';
+
+interface PendingWrite {
+  readonly req: ClientRequest;
+  index: number;
+  term: number;
+}
+interface PendingRead {
+  readonly req: ClientRequest;
+  readonly key: string;
+  readonly minIndex: number;
+  index: number;
+}
+
+const REPLICATION = new Set(['App', 'Heartbeat', 'Snap']);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class SimNode {
+  state: NodeState = 'up';
+  /** Multiplies synced-write latency (the nemesis's slow disk). */
+  diskSlowdown = 1;
+  /** Bumped on every crash: events scheduled by an older incarnation are ignored. */
+  incarnation = 0;
+  raw!: RawNode;
+  /** Status after the last processed event (cheap access for the workload and liveness checks). */
+  status!: RaftStatus;
+  private readyOutstanding = false;
+  private deferred: (() => void)[] = [];
+  private pendingWrites = new Map<string, PendingWrite>();
+  private pendingReads = new Map<string, PendingRead>();
+  private readCounter = 0;
+  private lastSnapshotIndex = 0;
+
+  constructor(
+    readonly id: NodeId,
+    readonly disk: SimDisk,
+    private readonly env: NodeEnv,
+    readonly rng: SimRandom,
+    /** Multiplier of the nominal tick interval (clock skew). */
+    readonly tickScale: number,
+  ) {
+    this.boot();
+  }
+
+  get isUp(): boolean {
+    return this.state === 'up';
+  }
+
+  // ---- Inputs -------------------------------------------------------------------------------
+
+  tick(): void {
+    if (this.state !== 'up') return; // a paused process misses its ticks
+    this.raw.tick();
+    this.afterInput();
+  }
+
+  receive(msg: Message): void {
+    this.whenRunnable(() => {
+      this.raw.step(msg);
+      this.afterInput();
+    });
+  }
+
+  request(req: ClientRequest): void {
+    this.whenRunnable(() => {
+      this.handleRequest(req);
+      this.afterInput();
+    });
+  }
+
+  /** Runs `fn` against the RawNode (campaign, proposeConfChange, transferLeader…) as one event. */
+  act<T>(fn: (raw: RawNode) => T): T | undefined {
+    if (this.state !== 'up') return undefined;
+    const out = fn(this.raw);
+    this.afterInput();
+    return out;
+  }
+
+  // ---- Faults -------------------------------------------------------------------------------
+
+  pause(): void {
+    if (this.state === 'up') this.state = 'paused';
+  }
+
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.state = 'up';
+    const work = this.deferred;
+    this.deferred = [];
+    for (const fn of work) {
+      if (this.state !== 'up') break;
+      fn();
+    }
+  }
+
+  /** kill -9 (and, with `powerLoss`, the machine loses unsynced writes). */
+  crash(powerLoss: boolean): number {
+    if (this.state === 'down' || this.state === 'removed') return 0;
+    this.state = 'down';
+    this.incarnation++;
+    this.deferred = [];
+    const lost = powerLoss ? this.disk.powerLoss(this.rng) : 0;
+    return lost;
+  }
+
+  restart(): void {
+    if (this.state !== 'down') return;
+    this.state = 'up';
+    this.boot();
+    this.env.observer.onRestart(this.id, this.status, this.disk.view.sm.applied);
+    this.afterInput();
+  }
+
+  /** Removed from the cluster: stops for good (ids are never reused). */
+  remove(): void {
+    this.state = 'removed';
+    this.incarnation++;
+    this.deferred = [];
+  }
+
+  // ---- Internals ----------------------------------------------------------------------------
+
+  private boot(): void {
+    const img = this.disk.view;
+    // A received snapshot may be durable while the state machine's restore was lost (power loss).
+    const snap = img.log.snapshot();
+    if (snap.meta.index > img.sm.applied) {
+      this.disk.complete({ sync: true, apply: (i) => restoreSm(i.sm, snap.data, snap.meta.index, snap.meta.confState) });
+    }
+    const o = this.env.options;
+    this.raw = new RawNode({
+      id: this.id,
+      electionTick: o.electionTick,
+      heartbeatTick: o.heartbeatTick,
+      storage: new SimLogStorage(this.disk),
+      applied: img.sm.applied,
+      maxSizePerMsg: o.maxSizePerMsg,
+      maxInflightMsgs: o.maxInflightMsgs,
+      checkQuorum: o.checkQuorum,
+      preVote: o.preVote,
+      rng: this.rng.fork(`raft-${this.incarnation}`).asRng(),
+      logger: this.logger(),
+    });
+    this.readyOutstanding = false;
+    this.pendingWrites = new Map();
+    this.pendingReads = new Map();
+    this.lastSnapshotIndex = img.log.snapshot().meta.index;
+    this.status = this.raw.status();
+  }
+
+  private whenRunnable(fn: () => void): void {
+    if (this.state === 'up') fn();
+    else if (this.state === 'paused') this.deferred.push(fn);
+    // down or removed: the input is lost
+  }
+
+  private afterInput(): void {
+    this.pump();
+    this.status = this.raw.status();
+    this.env.observer.afterStep(this.id, this.status);
+  }
+
+  private handleRequest(req: ClientRequest): void {
+    const st = this.raw.status();
+    const isLeader = st.softState.role === 'Leader';
+    if (req.op.kind === 'get') {
+      if (this.env.options.unsafeLocalReads) {
+        // BROKEN on purpose: a leader that may be deposed serves from local state.
+        if (isLeader) this.env.reply(this.id, req, { kind: 'done', output: { kind: 'value', value: readKey(this.disk.view.sm, req.op.key) } });
+        else this.env.reply(this.id, req, { kind: 'notLeader', hint: st.softState.lead });
+        return;
+      }
+      if (!isLeader && st.softState.lead === 0) {
+        this.env.reply(this.id, req, { kind: 'retry', why: 'no leader' });
+        return;
+      }
+      const ctx = `${this.id}.${this.incarnation}.${++this.readCounter}`;
+      this.pendingReads.set(ctx, { req, key: req.op.key, minIndex: this.env.observer.maxCommitted, index: -1 });
+      this.raw.readIndex(enc.encode(ctx));
+      return;
+    }
+    if (!isLeader) {
+      this.env.reply(this.id, req, { kind: 'notLeader', hint: st.softState.lead });
+      return;
+    }
+    const r = this.raw.propose(encodeCommand({ c: req.client, s: req.seq, op: req.op }));
+    if (!r.ok) {
+      this.env.reply(this.id, req, r.reason === 'NotLeader' ? { kind: 'notLeader', hint: r.leaderHint } : { kind: 'retry', why: r.detail });
+      return;
+    }
+    if (this.env.options.unsafeAckOnPropose && req.op.kind === 'put') {
+      // BROKEN on purpose: acknowledged before it is committed.
+      this.env.reply(this.id, req, { kind: 'done', output: { kind: 'ok' } });
+      return;
+    }
+    this.pendingWrites.set(requestKey(req.client, req.seq), { req, index: -1, term: -1 });
+  }
+
+  /** Takes Readys while none is outstanding. */
+  private pump(): void {
+    while (this.state === 'up' && !this.readyOutstanding && this.raw.hasReady()) {
+      const rd = this.raw.ready();
+      this.readyOutstanding = true;
+      const st = this.raw.status();
+      this.env.trace.add(this.env.queue.now, () => `n${this.id} ready ${describeReady(rd)}`);
+      this.env.observer.onReady(this.id, rd, st);
+      this.notePendingIndexes(rd.entries);
+      const early = st.softState.role === 'Leader' ? rd.messages.filter((m) => REPLICATION.has(m.type)) : [];
+      const late = early.length === 0 ? rd.messages : rd.messages.filter((m) => !REPLICATION.has(m.type));
+      for (const m of early) this.send(m);
+      const needsWrite = rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined;
+      if (!needsWrite) {
+        this.finishReady(rd, late, false);
+        continue;
+      }
+      const inc = this.incarnation;
+      const latency = rd.mustSync ? this.env.options.syncLatency(this.rng) * this.diskSlowdown : 0.01;
+      this.env.queue.after(
+        latency,
+        () => `n${this.id} persisted`,
+        () => {
+          if (inc !== this.incarnation) return; // crashed before the write completed: lost
+          this.whenRunnable(() => {
+            this.finishReady(rd, late, true);
+            this.pump();
+            this.status = this.raw.status();
+            this.env.observer.afterStep(this.id, this.status);
+          });
+        },
+      );
+      return;
+    }
+  }
+
+  private finishReady(rd: Ready, late: readonly Message[], wrote: boolean): void {
+    if (wrote) {
+      this.disk.complete({
+        sync: rd.mustSync,
+        apply: (img) => {
+          if (rd.snapshot) img.log.applySnapshot(rd.snapshot);
+          if (rd.entries.length > 0) img.log.append(rd.entries);
+          if (rd.hardState) img.log.setHardState(rd.hardState);
+        },
+      });
+      this.env.observer.onPersisted(this.id, rd, rd.mustSync);
+    }
+    for (const m of late) this.send(m);
+    this.apply(rd);
+    this.noteReadStates(rd.readStates);
+    this.serveReads();
+    this.raw.advance();
+    this.readyOutstanding = false;
+    this.maybeCompact();
+  }
+
+  private apply(rd: Ready): void {
+    const snap = rd.snapshot;
+    if (snap !== undefined) {
+      this.env.observer.onApplySnapshot(this.id, snap);
+      this.disk.complete({ sync: false, apply: (img) => restoreSm(img.sm, snap.data, snap.meta.index, snap.meta.confState) });
+      this.lastSnapshotIndex = snap.meta.index;
+      for (const [k, p] of this.pendingWrites) {
+        if (p.index >= 0 && p.index <= snap.meta.index) {
+          this.pendingWrites.delete(k);
+          this.env.reply(this.id, p.req, { kind: 'retry', why: 'replaced by a snapshot' });
+        }
+      }
+    }
+    const ents = rd.committedEntries;
+    if (ents.length === 0) return;
+    for (const e of ents) this.env.observer.onApply(this.id, e);
+    const results = this.disk.complete({ sync: false, apply: (img) => ents.map((e) => applyEntry(img.sm, e)) });
+    ents.forEach((e, k) => {
+      if (e.type === 'ConfChange') {
+        const cc = decodeConfChange(e.data);
+        const cs = this.raw.applyConfChange(cc);
+        this.disk.complete({ sync: false, apply: (img) => void (img.sm.confState = cs) });
+        this.env.trace.add(this.env.queue.now, () => `n${this.id} conf ${cc.type} ${cc.nodeId} at ${e.index} → voters=(${cs.voters.join(' ')}) learners=(${cs.learners.join(' ')})`);
+        this.env.onConfChangeApplied(this, cc, e.index, cs);
+        return;
+      }
+      const res = results[k];
+      if (res === undefined) return;
+      const key = requestKey(res.c, res.s);
+      const p = this.pendingWrites.get(key);
+      if (p === undefined || p.index !== e.index) return;
+      this.pendingWrites.delete(key);
+      this.env.reply(this.id, p.req, p.term === e.term ? { kind: 'done', output: res.result } : { kind: 'retry', why: 'entry overwritten' });
+    });
+    // Proposals whose index was taken by another entry.
+    const last = ents[ents.length - 1]!.index;
+    for (const [k, p] of this.pendingWrites) {
+      if (p.index >= 0 && p.index <= last) {
+        this.pendingWrites.delete(k);
+        this.env.reply(this.id, p.req, { kind: 'retry', why: 'entry overwritten' });
+      }
+    }
+  }
+
+  private notePendingIndexes(ents: readonly Entry[]): void {
+    if (this.pendingWrites.size === 0) return;
+    for (const e of ents) {
+      if (e.type !== 'Normal' || e.data.byteLength === 0) continue;
+      const cmd = decodeCommand(e.data);
+      const p = this.pendingWrites.get(requestKey(cmd.c, cmd.s));
+      if (p !== undefined) {
+        p.index = e.index;
+        p.term = e.term;
+      }
+    }
+  }
+
+  private noteReadStates(rss: readonly ReadState[]): void {
+    for (const rs of rss) {
+      const ctx = dec.decode(rs.requestCtx);
+      const p = this.pendingReads.get(ctx);
+      if (p === undefined) continue;
+      this.env.observer.onReadState(this.id, rs.index, p.minIndex);
+      p.index = rs.index;
+    }
+  }
+
+  private serveReads(): void {
+    const sm = this.disk.view.sm;
+    for (const [ctx, p] of this.pendingReads) {
+      if (p.index < 0 || p.index > sm.applied) continue;
+      this.pendingReads.delete(ctx);
+      this.env.reply(this.id, p.req, { kind: 'done', output: { kind: 'value', value: readKey(sm, p.key) } });
+    }
+  }
+
+  private maybeCompact(): void {
+    const o = this.env.options;
+    const sm = this.disk.view.sm;
+    if (o.snapshotEvery <= 0 || sm.applied - this.lastSnapshotIndex < o.snapshotEvery) return;
+    const index = sm.applied;
+    const data = snapshotSm(sm);
+    const cs = sm.confState;
+    const compactTo = Math.max(index - o.trailing, this.disk.view.log.firstIndex() - 1);
+    this.disk.complete({
+      sync: true,
+      apply: (img) => {
+        img.log.createSnapshot(index, cs, data);
+        img.log.compact(compactTo);
+      },
+    });
+    this.lastSnapshotIndex = index;
+    this.env.observer.onCompacted(this.id, compactTo);
+    this.env.trace.add(this.env.queue.now, () => `n${this.id} snapshot at ${index}, compacted to ${compactTo}`);
+  }
+
+  private send(m: Message): void {
+    this.env.observer.onSend(this.id, m);
+    this.env.trace.add(this.env.queue.now, () => `n${this.id} send ${describeMessage(m)}`);
+    this.env.send(m);
+  }
+
+  private logger(): RaftLogger {
+    const line = (level: string) => (obj: object, msg: string) => {
+      const now = this.env.queue.now;
+      this.env.trace.add(now, () => `n${this.id} ${level} ${msg} ${JSON.stringify(obj)}`);
+    };
+    return { debug: () => undefined, info: line('INFO'), warn: line('WARN'), error: line('ERROR') };
+  }
+}
+
+/** One committed entry on the state machine image; ConfChange entries only move the applied index. */
+function applyEntry(sm: Parameters<typeof applyCommand>[0], e: Entry): { c: number; s: number; result: KvOutput } | undefined {
+  if (e.type !== 'Normal') {
+    sm.applied = e.index;
+    return undefined;
+  }
+  const r = applyCommand(sm, e.index, e.data);
+  return r === undefined ? undefined : { c: r.cmd.c, s: r.cmd.s, result: r.result };
+}

@@ -1,0 +1,305 @@
+/**
+ * Simulation: one deterministic run. It wires nodes (real RawNodes over simulated disks), the
+ * network, clients, the operator (membership) and the nemesis (faults) onto one event queue, runs
+ * the fault phase, heals everything, demands liveness (one leader, every pending client operation
+ * answered, all members converged) within ~10 election timeouts, and finally checks the client
+ * history for linearizability. Safety invariants are checked after every event (invariants.ts).
+ * Scenario tests drive the same object through its public methods instead of the nemesis.
+ */
+import { MemoryLogStorage } from '../../../../src/raft/storage/memory-storage.js';
+import type { ConfChange, ConfState, Message, NodeId } from '../../../../src/raft/types.js';
+import { checkOperations, kvModel, type KvOperation } from '../../../support/lincheck/index.js';
+import { SimClient } from './clients.js';
+import { SimDisk } from './disk.js';
+import { EventQueue } from './event-queue.js';
+import { Observer, SimFailure } from './invariants.js';
+import { emptySm, smFingerprint } from './kv-state-machine.js';
+import { Nemesis, type FaultProfile, type NemesisTarget } from './nemesis.js';
+import { CALM_LINK, SimNetwork, type LinkParams } from './network.js';
+import { Operator, type OperatorTarget } from './operator.js';
+import { SimRandom } from './random.js';
+import { SimNode, type ClientReply, type ClientRequest, type NodeEnv, type NodeOptions } from './sim-node.js';
+import { Trace } from './trace.js';
+
+export interface SimConfig {
+  readonly seed: number;
+  /** Initial voters: ids 1..nodes. */
+  readonly nodes: number;
+  readonly profile: FaultProfile;
+  readonly clients: number;
+  readonly keys: number;
+  /** Length of the fault phase (ms of virtual time). */
+  readonly faultMs: number;
+  readonly tickMs: number;
+  /** Each node's tick interval is tickMs × (1 ± up to this fraction). */
+  readonly maxTickSkew: number;
+  readonly node: NodeOptions;
+  readonly powerLoss: boolean;
+  readonly minVoters: number;
+  readonly maxVoters: number;
+  readonly traceLines: number;
+  /** Write every trace line to a file (replays). */
+  readonly fullTrace: boolean;
+}
+
+export interface SimResult {
+  readonly ok: boolean;
+  readonly seed: number;
+  /** One line: sizes, counts and timings of the run. */
+  readonly summary: string;
+  readonly failure?: string;
+  readonly traceTail?: readonly string[];
+  readonly traceFile?: string;
+  readonly history: readonly KvOperation[];
+  readonly events: number;
+  readonly virtualMs: number;
+}
+
+export class Simulation implements NemesisTarget, OperatorTarget {
+  readonly queue = new EventQueue();
+  readonly rng: SimRandom;
+  readonly trace: Trace;
+  readonly observer: Observer;
+  readonly net: SimNetwork;
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly clients = new Map<number, SimClient>();
+  readonly history: KvOperation[] = [];
+  readonly operator: Operator;
+  readonly nemesis: Nemesis;
+  /** One nominal election timeout (ms). */
+  readonly etMs: number;
+  private nextId: NodeId;
+  private readonly env: NodeEnv;
+  private events = 0;
+  private healedAt = Infinity;
+  private stopAt = Infinity;
+  private livenessProblem = 'not checked yet';
+
+  constructor(readonly config: SimConfig) {
+    this.rng = new SimRandom(config.seed);
+    this.trace = new Trace(config.traceLines, config.fullTrace ? { seed: config.seed } : undefined);
+    this.observer = new Observer(config.powerLoss);
+    this.etMs = config.node.electionTick * config.tickMs;
+    this.net = new SimNetwork(this.queue, this.rng.fork('net'), this.trace, (m) => this.deliver(m), config.profile.link);
+    this.env = {
+      queue: this.queue,
+      trace: this.trace,
+      observer: this.observer,
+      options: config.node,
+      send: (m) => this.net.send(m),
+      reply: (node, req, reply) => this.replyToClient(node, req, reply),
+      onConfChangeApplied: (node, cc) => this.operator.onConfChangeApplied(node, cc),
+    };
+    const voters = Array.from({ length: config.nodes }, (_, i) => i + 1);
+    this.nextId = config.nodes + 1;
+    for (const id of voters) this.addNode(id, { voters, learners: [] });
+    this.operator = new Operator(this, this.rng.fork('operator'), this.etMs, {
+      minVoters: config.minVoters,
+      maxVoters: config.maxVoters,
+      membership: config.profile.membership,
+      transfers: config.profile.transfers,
+    });
+    this.nemesis = new Nemesis(this, config.profile, this.rng.fork('nemesis'), this.etMs);
+    const keys = Array.from({ length: config.keys }, (_, i) => `k${i}`);
+    const crng = this.rng.fork('clients');
+    for (let c = 1; c <= config.clients; c++) {
+      const client = new SimClient(
+        c,
+        {
+          queue: this.queue,
+          trace: this.trace,
+          keys,
+          targets: () => this.liveNodes().map((n) => n.id),
+          send: (to, req) => this.sendToNode(to, req),
+          record: (op) => this.history.push(op),
+          attemptTimeout: 2.5 * this.etMs,
+          opDeadline: 20 * this.etMs,
+          thinkTime: (r) => r.exp(this.config.tickMs),
+        },
+        crng.fork(`c${c}`),
+      );
+      this.clients.set(c, client);
+    }
+  }
+
+  // ---- The run --------------------------------------------------------------------------------
+
+  /** Runs the fault phase, heal, liveness phase and the linearizability check. */
+  run(): SimResult {
+    for (const c of this.clients.values()) c.start();
+    this.nemesis.start();
+    this.operator.start();
+    this.queue.at(this.config.faultMs, () => 'heal', () => this.heal());
+    const livenessMs = 10 * 2 * this.etMs * (1 + this.config.maxTickSkew);
+    const deadline = this.config.faultMs + livenessMs;
+    try {
+      this.runUntil(deadline);
+      if (this.stopAt === Infinity) {
+        throw new SimFailure(`liveness: not converged ${((deadline - this.healedAt) / this.etMs).toFixed(0)} election timeouts after heal: ${this.livenessProblem}`);
+      }
+      const lin = checkOperations(kvModel, this.history);
+      if (!lin.ok) {
+        throw new SimFailure(`linearizability: ${lin.reason === 'Timeout' ? lin.explanation : `history of ${this.history.length} ops is not linearizable\n${lin.explanation}`}`);
+      }
+      return this.result(undefined);
+    } catch (err) {
+      return this.result(err);
+    } finally {
+      this.trace.flush();
+    }
+  }
+
+  /** Processes events up to virtual time `t` (or until the run stops). Throws on a violation. */
+  runUntil(t: number): void {
+    for (;;) {
+      if (this.queue.peekTime() > Math.min(t, this.stopAt)) return;
+      const ev = this.queue.pop()!;
+      this.events++;
+      this.trace.add(ev.time, ev.what);
+      ev.run();
+    }
+  }
+
+  /** Ends the fault phase: heals everything and starts polling for liveness. */
+  heal(calm: LinkParams = CALM_LINK): void {
+    this.healedAt = this.queue.now;
+    this.nemesis.stop(calm);
+    this.operator.stop();
+    for (const c of this.clients.values()) c.stopIssuing();
+    const poll = (): void => {
+      const problem = this.livenessCheck();
+      if (problem === undefined) {
+        this.stopAt = this.queue.now;
+        this.trace.add(this.queue.now, () => `converged ${(this.queue.now - this.healedAt).toFixed(0)}ms after heal`);
+        return;
+      }
+      this.livenessProblem = problem;
+      this.queue.after(5 * this.config.tickMs, () => 'liveness poll', poll);
+    };
+    this.queue.after(this.config.tickMs, () => 'liveness poll', poll);
+  }
+
+  /** Undefined when the cluster is healthy and converged; otherwise what is still wrong. */
+  livenessCheck(): string | undefined {
+    const leaders = this.liveNodes().filter((n) => n.state === 'up' && n.status.softState.role === 'Leader');
+    if (leaders.length !== 1) return `${leaders.length} leaders (${leaders.map((l) => `n${l.id}`).join(' ')})`;
+    const l = leaders[0]!;
+    const { term, commit } = l.status.hardState;
+    const members = [...l.status.confState.voters, ...l.status.confState.learners];
+    if (!l.status.confState.voters.includes(l.id)) return `leader n${l.id} is not a voter`;
+    const lastIndex = this.observer.logEnd(l.id);
+    if (commit !== lastIndex) return `leader n${l.id} commit ${commit} < last index ${lastIndex}`;
+    const busy = [...this.clients.values()].filter((c) => c.busy);
+    if (busy.length > 0) return `clients still waiting: ${busy.map((c) => c.describeCurrent()).join('; ')}`;
+    const fp = smFingerprint(l.disk.view.sm);
+    for (const id of members) {
+      const n = this.nodes.get(id);
+      if (n === undefined || n.state !== 'up') return `member n${id} is ${n?.state ?? 'missing'}`;
+      const s = n.status;
+      if (s.hardState.term !== term || s.softState.lead !== l.id) return `n${id} at term ${s.hardState.term} follows n${s.softState.lead}, leader n${l.id} term ${term}`;
+      if (n.disk.view.sm.applied !== commit) return `n${id} applied ${n.disk.view.sm.applied} of ${commit}`;
+      if (smFingerprint(n.disk.view.sm) !== fp) return `n${id} state differs from leader n${l.id} at ${commit}`;
+    }
+    return undefined;
+  }
+
+  // ---- Cluster access (nemesis, operator, scenarios) -------------------------------------------
+
+  liveNodes(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.state !== 'removed');
+  }
+
+  /** The up node that believes it leads in the highest term, if any. */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.nodes.values()) {
+      if (n.state !== 'up' || n.status.softState.role !== 'Leader') continue;
+      if (best === undefined || n.status.hardState.term > best.status.hardState.term) best = n;
+    }
+    return best;
+  }
+
+  node(id: NodeId): SimNode {
+    const n = this.nodes.get(id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  createNode(): SimNode {
+    return this.addNode(this.nextId++, { voters: [], learners: [] });
+  }
+
+  retireNode(id: NodeId): void {
+    const n = this.nodes.get(id);
+    if (n === undefined || n.state === 'removed') return;
+    n.remove();
+    this.trace.add(this.queue.now, () => `n${id} retired`);
+  }
+
+  /** Proposes a membership change on the current leader; false when there is none or it refused. */
+  proposeConfChange(cc: ConfChange): boolean {
+    const l = this.leader();
+    return l?.act((raw) => raw.proposeConfChange(cc))?.ok === true;
+  }
+
+  // ---- Wiring ---------------------------------------------------------------------------------
+
+  private addNode(id: NodeId, cs: ConfState): SimNode {
+    const snapshot = { meta: { index: 0, term: 0, confState: cs }, data: new Uint8Array(0) };
+    const disk = new SimDisk({ log: new MemoryLogStorage({ snapshot }), sm: emptySm(cs) }, this.config.powerLoss);
+    this.observer.addNode(id, disk.view.log.initialState().hardState, snapshot, []);
+    const nrng = this.rng.fork(`node-${id}`);
+    const skew = 1 + nrng.between(-this.config.maxTickSkew, this.config.maxTickSkew);
+    const node = new SimNode(id, disk, this.env, nrng, skew);
+    this.nodes.set(id, node);
+    this.trace.add(this.queue.now, () => `n${id} created voters=(${cs.voters.join(' ')})`);
+    const interval = this.config.tickMs * skew;
+    const tick = (): void => {
+      if (node.state === 'removed') return;
+      node.tick();
+      this.queue.after(interval, () => `n${id} tick`, tick);
+    };
+    this.queue.after(nrng.between(0, interval), () => `n${id} tick`, tick);
+    return node;
+  }
+
+  private deliver(m: Message): void {
+    this.nodes.get(m.to)?.receive(m);
+  }
+
+  private clientDelay(): number {
+    return 0.2 + this.rng.exp(1);
+  }
+
+  private sendToNode(to: NodeId, req: ClientRequest): void {
+    this.queue.after(this.clientDelay(), () => `n${to} client request c${req.client} seq ${req.seq}/${req.attempt}`, () =>
+      this.nodes.get(to)?.request(req),
+    );
+  }
+
+  private replyToClient(node: NodeId, req: ClientRequest, reply: ClientReply): void {
+    this.queue.after(this.clientDelay(), () => `c${req.client} reply`, () => this.clients.get(req.client)?.onReply(node, req, reply));
+  }
+
+  private result(err: unknown): SimResult {
+    const ops = this.history.length;
+    const unknown = this.history.filter((o) => o.return === Infinity).length;
+    const o = this.observer.stats;
+    const summary =
+      `seed ${this.config.seed} ${this.config.profile.name} n=${this.config.nodes}${this.config.powerLoss ? ' powerloss' : ''} ` +
+      `events ${this.events} virt ${(this.queue.now / 1000).toFixed(2)}s ops ${ops} (unknown ${unknown}) ` +
+      `leaders ${o.leadersElected} applied ${o.applied} snaps ${o.snapshotsInstalled} ` +
+      `cc ${this.operator.stats.applied}/${this.operator.stats.proposed} ` +
+      `converged ${this.stopAt === Infinity ? '-' : `${(this.stopAt - this.healedAt).toFixed(0)}ms`}`;
+    const base = { seed: this.config.seed, summary, history: this.history, events: this.events, virtualMs: this.queue.now };
+    if (err === undefined) return { ok: true, ...base };
+    const message = err instanceof Error ? `${err.name}: ${err.message}${err instanceof SimFailure ? '' : `\n${err.stack ?? ''}`}` : String(err);
+    return {
+      ok: false,
+      ...base,
+      failure: message,
+      traceTail: this.trace.tail(),
+      ...(this.trace.file !== undefined ? { traceFile: this.trace.file } : {}),
+    };
+  }
+}
