@@ -6,7 +6,7 @@
  * call = when the client issued it, return = when a definite answer arrived; a write given up on has
  * an unknown outcome (return Infinity); a read given up on is dropped (it had no effect).
  */
-import type { NodeId } from '../../../../src/raft/types.js';
+import type { NodeId } from '../../../../src/raft/index.js';
 import type { KvInput, KvOperation, KvOutput } from '../../../support/lincheck/index.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimRandom } from './random.js';

@@ -1,5 +1,5 @@
 /** Compact renderings of raft values for simulation traces (`App 1→2 t3 i5/t3 [6..8] c5`). */
-import type { Entry, Message, Ready } from '../../../../src/raft/types.js';
+import type { Entry, Message, Ready } from '../../../../src/raft/index.js';
 
 export function describeMessage(m: Message): string {
   let s = `${m.type} ${m.from}→${m.to} t${m.term}`;
@@ -28,7 +28,15 @@ export function describeMessage(m: Message): string {
     case 'ReadIndexResp':
       s += ` i${m.index}`;
       break;
-    default:
+    case 'Hup':
+    case 'Beat':
+    case 'Prop':
+    case 'Unreachable':
+    case 'SnapStatus':
+    case 'CheckQuorum':
+    case 'HeartbeatResp':
+    case 'TransferLeader':
+    case 'TimeoutNow':
       break;
   }
   return s;

@@ -7,7 +7,7 @@
  * - Power loss (optional): only synced writes are sure to survive; of the completed unsynced ones,
  *   a random prefix survives (a torn WAL tail loses whole records, in order).
  */
-import { MemoryLogStorage } from '../../../../src/raft/storage/memory-storage.js';
+import { MemoryLogStorage } from '../../../../src/raft/index.js';
 import type { SimRandom } from './random.js';
 import { cloneSm, type SmImage } from './kv-state-machine.js';
 

@@ -20,7 +20,7 @@
  *   only after committing an entry of its own term.
  * - ReadIndex: a ReadState's index is >= every index known committed when the read was requested.
  */
-import type { ConfState, Entry, HardState, Message, NodeId, RaftStatus, Ready, Snapshot } from '../../../../src/raft/types.js';
+import type { ConfState, Entry, HardState, Message, NodeId, RaftStatus, Ready, Snapshot } from '../../../../src/raft/index.js';
 import { LogTrack } from './log-hash.js';
 
 /** A broken invariant (or a liveness failure): ends the run. */
@@ -92,8 +92,11 @@ export class Observer {
     });
   }
 
-  /** After a restart from durable state: commit/term must not go back below what was durable. */
-  onRestart(id: NodeId, status: RaftStatus, smApplied: number): void {
+  /**
+   * After a restart from durable state: commit/term must not go back below what was durable.
+   * `applied` is the index the node resumes applying after.
+   */
+  onRestart(id: NodeId, status: RaftStatus, applied: number): void {
     const t = this.track(id);
     const hs = status.hardState;
     if (hs.term < t.maxTerm) this.fail(id, `term went back from ${t.maxTerm} to ${hs.term} across a restart`);
@@ -105,13 +108,16 @@ export class Observer {
     }
     t.commit = hs.commit;
     t.persistedHs = hs;
-    t.lastApplied = smApplied;
+    t.lastApplied = applied;
     t.leaderTerm = 0;
     t.leaderCommitChecked = 0;
   }
 
-  /** After every event that touched the node. */
-  afterStep(id: NodeId, st: RaftStatus): void {
+  /**
+   * After every event that touched the node. `termAt(i)` gives the term of entry i in the node's
+   * whole log (stable and unstable), for i above its snapshot.
+   */
+  afterStep(id: NodeId, st: RaftStatus, termAt: (i: number) => number): void {
     this.stats.checks++;
     const t = this.track(id);
     const { term, commit } = st.hardState;
@@ -133,7 +139,7 @@ export class Observer {
       this.fail(id, `second leader in term ${term} (already ${prev})`);
     }
     if (commit > t.leaderCommitChecked) {
-      this.checkCommitDurable(id, st.confState, Math.max(t.leaderCommitChecked, t.log.base), commit);
+      this.checkCommitDurable(id, st.confState, Math.max(t.leaderCommitChecked, t.log.base), commit, termAt);
       t.leaderCommitChecked = commit;
     }
   }
@@ -267,20 +273,19 @@ export class Observer {
     }
   }
 
-  private checkCommitDurable(id: NodeId, cs: ConfState, from: number, to: number): void {
-    const leaderLog = this.track(id).log;
+  private checkCommitDurable(id: NodeId, cs: ConfState, from: number, to: number, termAt: (i: number) => number): void {
+    // Raft thesis §10.2.1: the leader's own copy need not be durable yet; a majority of voters' must.
     for (let i = from + 1; i <= to; i++) {
-      const mine = leaderLog.get(i);
-      if (mine === undefined) this.fail(id, `leader commits ${i} which is not in its durable log (ends at ${leaderLog.last})`);
+      const term = termAt(i);
       let holders = 0;
       for (const v of cs.voters) {
         const t = this.nodes.get(v);
         if (t === undefined) continue;
         const e = t.log.get(i);
-        if ((e !== undefined && e.h === mine!.h) || (e === undefined && i <= t.log.base)) holders++;
+        if ((e !== undefined && e.term === term) || (e === undefined && i <= t.log.base)) holders++;
       }
       if (holders <= cs.voters.length / 2) {
-        this.fail(id, `leader commits ${i}/t${mine!.term} durable on only ${holders} of voters (${cs.voters.join(' ')})`);
+        this.fail(id, `leader commits ${i}/t${term} durable on only ${holders} of voters (${cs.voters.join(' ')})`);
       }
     }
   }

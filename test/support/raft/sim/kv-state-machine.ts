@@ -4,7 +4,7 @@
  * State is a plain value (`SmImage`) so the simulated disk can keep a durable copy; all functions
  * here are deterministic, which lets the disk replay writes onto that copy.
  */
-import type { ConfState } from '../../../../src/raft/types.js';
+import type { ConfState } from '../../../../src/raft/index.js';
 import { applyKv, type KvInput, type KvOutput } from '../../../support/lincheck/index.js';
 
 /** A client command as carried in an entry. `s` is the client's sequence number (one op = one seq). */

@@ -3,7 +3,7 @@
  * every entry up to i exactly when their h(i) agree (Log Matching in O(1)). 53-bit values built
  * from two 32-bit FNV-style lanes; h(0) = 0 for the empty log.
  */
-import type { Entry } from '../../../../src/raft/types.js';
+import type { Entry } from '../../../../src/raft/index.js';
 
 export function dataHash(data: Uint8Array): number {
   let a = 0x811c9dc5;

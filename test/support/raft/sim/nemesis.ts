@@ -6,7 +6,7 @@
  * reach), one-way blocks (leader→peer or peer→leader), flaky links, process crashes, power loss
  * (unsynced writes lost, torn at a batch boundary), pauses (SIGSTOP/GC) and slow disks.
  */
-import type { NodeId } from '../../../../src/raft/types.js';
+import type { NodeId } from '../../../../src/raft/index.js';
 import type { EventQueue } from './event-queue.js';
 import type { LinkParams, SimNetwork } from './network.js';
 import type { SimRandom } from './random.js';

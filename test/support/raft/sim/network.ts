@@ -3,7 +3,7 @@
  * plus partitions: symmetric groups, one-way blocks, isolation, heal. A block is checked when a
  * message is sent and again when it would be delivered (a connection cut loses what is in flight).
  */
-import type { Message, NodeId } from '../../../../src/raft/types.js';
+import type { Message, NodeId } from '../../../../src/raft/index.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimRandom } from './random.js';
 import type { Trace } from './trace.js';
@@ -40,8 +40,15 @@ export class SimNetwork {
     private readonly queue: EventQueue,
     private readonly rng: SimRandom,
     private readonly trace: Trace,
-    private readonly deliver: (msg: Message) => void,
+    /** Hands a message to its destination; false when nobody took it (node down or removed). */
+    private readonly deliver: (msg: Message) => boolean,
     defaults: LinkParams = CALM_LINK,
+    /**
+     * Transport feedback: called with false when a message could not be delivered for a reason a
+     * connection-oriented transport notices (blocked link, peer down; random loss is silent except
+     * for snapshots), and with true when a snapshot arrived.
+     */
+    private readonly report: (msg: Message, delivered: boolean) => void = () => undefined,
   ) {
     this.defaults = defaults;
   }
@@ -106,12 +113,14 @@ export class SimNetwork {
     if (this.blocked.has(k)) {
       this.stats.blocked++;
       this.trace.add(this.queue.now, () => `net  blocked ${describeMessage(msg)}`);
+      this.report(msg, false);
       return;
     }
     const p = this.links.get(k) ?? this.defaults;
     if (this.rng.chance(p.drop)) {
       this.stats.dropped++;
       this.trace.add(this.queue.now, () => `net  dropped ${describeMessage(msg)}`);
+      if (msg.type === 'Snap') this.report(msg, false);
       return;
     }
     const copies = this.rng.chance(p.duplicate) ? 2 : 1;
@@ -125,10 +134,12 @@ export class SimNetwork {
           if (this.blocked.has(k)) {
             this.stats.blocked++;
             this.trace.add(this.queue.now, () => `net  cut in flight ${describeMessage(msg)}`);
+            this.report(msg, false);
             return;
           }
           this.stats.delivered++;
-          this.deliver(msg);
+          const ok = this.deliver(msg);
+          if (!ok || msg.type === 'Snap') this.report(msg, ok);
         },
       );
     }

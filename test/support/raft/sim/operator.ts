@@ -6,7 +6,7 @@
  * for good shortly after. Proposals go to the current leader; a refused or lost one is retried on a
  * later round.
  */
-import { ConfChangeType, type ConfChange, type NodeId } from '../../../../src/raft/types.js';
+import { ConfChangeType, type ConfChange, type NodeId } from '../../../../src/raft/index.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimRandom } from './random.js';
 import type { SimNode } from './sim-node.js';

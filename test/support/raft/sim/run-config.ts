@@ -95,6 +95,8 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
       syncLatency: (rng) => 0.2 + rng.exp(1.5),
       snapshotEvery,
       trailing: r.int(0, 10),
+      resumeFromSmApplied: r.chance(0.3),
+      freshSnapshots: true,
       unsafeLocalReads: o.unsafeLocalReads ?? false,
       unsafeAckOnPropose: o.unsafeAckOnPropose ?? false,
     },

@@ -1,21 +1,29 @@
 /**
- * SimLogStorage: the RawNode's LogStorage over a SimDisk's current image. Reads go to the log as
- * of the last completed write. `initialState()` reports the membership in force at the state
- * machine's applied index (written with each ConfChange's effect), which is what the runtime
- * must hand a restarted node that resumes applying after that index.
+ * SimLogStorage: the RawNode's LogStorage over a SimDisk's current image (the log as of the last
+ * completed write).
+ * - `initialState()` reports the snapshot's membership when the node restarts applying from the
+ *   snapshot index (re-applying later ConfChange entries, as the runtime does), or the membership
+ *   stored with the state machine's applied index when it resumes from there.
+ * - `snapshot()` with `fresh`: when the state machine is ahead of the stored snapshot, a snapshot
+ *   of it is built on demand (etcd's createMergedSnapshotMessage). Without that, a node added after
+ *   the leader's last snapshot is sent a snapshot whose ConfState lacks it, which it must refuse.
  */
-import type { LogStorage } from '../../../../src/raft/ports.js';
-import type { ConfState, Entry, HardState, Snapshot } from '../../../../src/raft/types.js';
+import type { LogStorage } from '../../../../src/raft/index.js';
+import type { ConfState, Entry, HardState, Snapshot } from '../../../../src/raft/index.js';
 import type { SimDisk } from './disk.js';
+import { snapshotSm } from './kv-state-machine.js';
 
 export class SimLogStorage implements LogStorage {
-  constructor(private readonly disk: SimDisk) {}
+  constructor(
+    private readonly disk: SimDisk,
+    private readonly opts: { readonly resumeFromSmApplied: boolean; readonly fresh: boolean },
+  ) {}
 
   initialState(): { hardState: HardState; confState: ConfState } {
     const img = this.disk.view;
     const snap = img.log.snapshot();
-    const confState = img.sm.applied >= snap.meta.index ? img.sm.confState : snap.meta.confState;
-    return { hardState: img.log.initialState().hardState, confState };
+    const fromSm = this.opts.resumeFromSmApplied && img.sm.applied >= snap.meta.index;
+    return { hardState: img.log.initialState().hardState, confState: fromSm ? img.sm.confState : snap.meta.confState };
   }
 
   entries(lo: number, hi: number, maxSizeBytes: number): readonly Entry[] {
@@ -35,6 +43,9 @@ export class SimLogStorage implements LogStorage {
   }
 
   snapshot(): Snapshot {
-    return this.disk.view.log.snapshot();
+    const { log, sm } = this.disk.view;
+    const stored = log.snapshot();
+    if (!this.opts.fresh || sm.applied <= stored.meta.index) return stored;
+    return { meta: { index: sm.applied, term: log.term(sm.applied), confState: sm.confState }, data: snapshotSm(sm) };
   }
 }

@@ -12,13 +12,13 @@
  */
 import { RawNode, decodeConfChange } from '../../../../src/raft/index.js';
 import type { ConfChange, ConfState, Entry, Message, NodeId, RaftStatus, Ready, ReadState } from '../../../../src/raft/index.js';
-import type { RaftLogger } from '../../../../src/raft/ports.js';
+import type { RaftLogger } from '../../../../src/raft/index.js';
 import type { KvInput, KvOutput } from '../../../support/lincheck/index.js';
 import { describeMessage, describeReady } from './describe.js';
 import type { SimDisk } from './disk.js';
 import type { EventQueue } from './event-queue.js';
-import type { Observer } from './invariants.js';
-import { applyCommand, decodeCommand, encodeCommand, readKey, requestKey, restoreSm, snapshotSm } from './kv-state-machine.js';
+import { SimFailure, type Observer } from './invariants.js';
+import { applyCommand, decodeCommand, encodeCommand, readKey, requestKey, restoreSm, snapshotSm, type SmImage } from './kv-state-machine.js';
 import type { SimRandom } from './random.js';
 import { SimLogStorage } from './sim-log-storage.js';
 import type { Trace } from './trace.js';
@@ -50,6 +50,14 @@ export interface NodeOptions {
   readonly snapshotEvery: number;
   /** Entries kept behind a compaction. */
   readonly trailing: number;
+  /**
+   * Restart policy: resume applying after the state machine's durable applied index (membership
+   * stored with it), or — as the runtime does — from the snapshot index, re-applying later entries
+   * (the state machine skips what it already has; ConfChange entries rebuild the membership).
+   */
+  readonly resumeFromSmApplied: boolean;
+  /** Build snapshots on demand when the stored one is behind the state machine (see SimLogStorage). */
+  readonly freshSnapshots: boolean;
   /** Broken variants (to prove the checker catches them). */
   readonly unsafeLocalReads: boolean;
   readonly unsafeAckOnPropose: boolean;
@@ -99,6 +107,8 @@ export class SimNode {
   private pendingReads = new Map<string, PendingRead>();
   private readCounter = 0;
   private lastSnapshotIndex = 0;
+  /** The applied index the RawNode was (re)started with. */
+  rawApplied = 0;
 
   constructor(
     readonly id: NodeId,
@@ -176,7 +186,7 @@ export class SimNode {
     if (this.state !== 'down') return;
     this.state = 'up';
     this.boot();
-    this.env.observer.onRestart(this.id, this.status, this.disk.view.sm.applied);
+    this.env.observer.onRestart(this.id, this.status, this.rawApplied);
     this.afterInput();
   }
 
@@ -191,18 +201,19 @@ export class SimNode {
 
   private boot(): void {
     const img = this.disk.view;
+    const o = this.env.options;
     // A received snapshot may be durable while the state machine's restore was lost (power loss).
     const snap = img.log.snapshot();
     if (snap.meta.index > img.sm.applied) {
       this.disk.complete({ sync: true, apply: (i) => restoreSm(i.sm, snap.data, snap.meta.index, snap.meta.confState) });
     }
-    const o = this.env.options;
+    const applied = o.resumeFromSmApplied ? img.sm.applied : snap.meta.index;
     this.raw = new RawNode({
       id: this.id,
       electionTick: o.electionTick,
       heartbeatTick: o.heartbeatTick,
-      storage: new SimLogStorage(this.disk),
-      applied: img.sm.applied,
+      storage: new SimLogStorage(this.disk, { resumeFromSmApplied: o.resumeFromSmApplied, fresh: o.freshSnapshots }),
+      applied,
       maxSizePerMsg: o.maxSizePerMsg,
       maxInflightMsgs: o.maxInflightMsgs,
       checkQuorum: o.checkQuorum,
@@ -210,12 +221,15 @@ export class SimNode {
       rng: this.rng.fork(`raft-${this.incarnation}`).asRng(),
       logger: this.logger(),
     });
+    this.rawApplied = applied;
     this.readyOutstanding = false;
     this.pendingWrites = new Map();
     this.pendingReads = new Map();
     this.lastSnapshotIndex = img.log.snapshot().meta.index;
     this.status = this.raw.status();
   }
+
+  private readonly termAt = (i: number): number => this.raw.logEntries(i)[0]?.term ?? -1;
 
   private whenRunnable(fn: () => void): void {
     if (this.state === 'up') fn();
@@ -226,7 +240,7 @@ export class SimNode {
   private afterInput(): void {
     this.pump();
     this.status = this.raw.status();
-    this.env.observer.afterStep(this.id, this.status);
+    this.env.observer.afterStep(this.id, this.status, this.termAt);
   }
 
   private handleRequest(req: ClientRequest): void {
@@ -293,7 +307,7 @@ export class SimNode {
             this.finishReady(rd, late, true);
             this.pump();
             this.status = this.raw.status();
-            this.env.observer.afterStep(this.id, this.status);
+            this.env.observer.afterStep(this.id, this.status, this.termAt);
           });
         },
       );
@@ -338,12 +352,22 @@ export class SimNode {
     const ents = rd.committedEntries;
     if (ents.length === 0) return;
     for (const e of ents) this.env.observer.onApply(this.id, e);
-    const results = this.disk.complete({ sync: false, apply: (img) => ents.map((e) => applyEntry(img.sm, e)) });
+    // After a restart from the snapshot index, entries up to the state machine's applied index
+    // come again: the state machine skips them (its applied index is durable with its effects).
+    const confStates = new Map<number, { cc: ConfChange; cs: ConfState }>();
+    for (const e of ents) {
+      if (e.type !== 'ConfChange') continue;
+      const cc = decodeConfChange(e.data);
+      confStates.set(e.index, { cc, cs: this.raw.applyConfChange(cc) });
+    }
+    const results = this.disk.complete({
+      sync: false,
+      apply: (img) => ents.map((e) => applyEntry(img.sm, e, confStates.get(e.index)?.cs)),
+    });
     ents.forEach((e, k) => {
-      if (e.type === 'ConfChange') {
-        const cc = decodeConfChange(e.data);
-        const cs = this.raw.applyConfChange(cc);
-        this.disk.complete({ sync: false, apply: (img) => void (img.sm.confState = cs) });
+      const conf = confStates.get(e.index);
+      if (conf !== undefined) {
+        const { cc, cs } = conf;
         this.env.trace.add(this.env.queue.now, () => `n${this.id} conf ${cc.type} ${cc.nodeId} at ${e.index} → voters=(${cs.voters.join(' ')}) learners=(${cs.learners.join(' ')})`);
         this.env.onConfChangeApplied(this, cc, e.index, cs);
         return;
@@ -433,10 +457,18 @@ export class SimNode {
   }
 }
 
-/** One committed entry on the state machine image; ConfChange entries only move the applied index. */
-function applyEntry(sm: Parameters<typeof applyCommand>[0], e: Entry): { c: number; s: number; result: KvOutput } | undefined {
+/**
+ * One committed entry on the state machine image. Entries at or below its applied index are
+ * skipped (re-delivered after a restart); anything else must be the next index.
+ */
+function applyEntry(sm: SmImage, e: Entry, cs: ConfState | undefined): { c: number; s: number; result: KvOutput } | undefined {
+  if (e.index <= sm.applied) return undefined;
+  if (e.index !== sm.applied + 1) {
+    throw new SimFailure(`state machine at ${sm.applied} asked to apply ${e.index} (gap)`);
+  }
   if (e.type !== 'Normal') {
     sm.applied = e.index;
+    if (cs !== undefined) sm.confState = cs;
     return undefined;
   }
   const r = applyCommand(sm, e.index, e.data);

@@ -6,8 +6,9 @@
  * history for linearizability. Safety invariants are checked after every event (invariants.ts).
  * Scenario tests drive the same object through its public methods instead of the nemesis.
  */
-import { MemoryLogStorage } from '../../../../src/raft/storage/memory-storage.js';
-import type { ConfChange, ConfState, Message, NodeId } from '../../../../src/raft/types.js';
+import { MemoryLogStorage } from '../../../../src/raft/index.js';
+import { ConfChangeType, EntryType, encodeConfChange } from '../../../../src/raft/index.js';
+import type { ConfChange, ConfState, Entry, Message, NodeId } from '../../../../src/raft/index.js';
 import { checkOperations, kvModel, type KvOperation } from '../../../support/lincheck/index.js';
 import { SimClient } from './clients.js';
 import { SimDisk } from './disk.js';
@@ -80,7 +81,9 @@ export class Simulation implements NemesisTarget, OperatorTarget {
     this.trace = new Trace(config.traceLines, config.fullTrace ? { seed: config.seed } : undefined);
     this.observer = new Observer(config.powerLoss);
     this.etMs = config.node.electionTick * config.tickMs;
-    this.net = new SimNetwork(this.queue, this.rng.fork('net'), this.trace, (m) => this.deliver(m), config.profile.link);
+    this.net = new SimNetwork(this.queue, this.rng.fork('net'), this.trace, (m) => this.deliver(m), config.profile.link, (m, delivered) =>
+      this.report(m, delivered),
+    );
     this.env = {
       queue: this.queue,
       trace: this.trace,
@@ -92,7 +95,7 @@ export class Simulation implements NemesisTarget, OperatorTarget {
     };
     const voters = Array.from({ length: config.nodes }, (_, i) => i + 1);
     this.nextId = config.nodes + 1;
-    for (const id of voters) this.addNode(id, { voters, learners: [] });
+    for (const id of voters) this.addNode(id, voters);
     this.operator = new Operator(this, this.rng.fork('operator'), this.etMs, {
       minVoters: config.minVoters,
       maxVoters: config.maxVoters,
@@ -226,7 +229,7 @@ export class Simulation implements NemesisTarget, OperatorTarget {
   }
 
   createNode(): SimNode {
-    return this.addNode(this.nextId++, { voters: [], learners: [] });
+    return this.addNode(this.nextId++, []);
   }
 
   retireNode(id: NodeId): void {
@@ -244,15 +247,29 @@ export class Simulation implements NemesisTarget, OperatorTarget {
 
   // ---- Wiring ---------------------------------------------------------------------------------
 
-  private addNode(id: NodeId, cs: ConfState): SimNode {
-    const snapshot = { meta: { index: 0, term: 0, confState: cs }, data: new Uint8Array(0) };
-    const disk = new SimDisk({ log: new MemoryLogStorage({ snapshot }), sm: emptySm(cs) }, this.config.powerLoss);
-    this.observer.addNode(id, disk.view.log.initialState().hardState, snapshot, []);
+  /**
+   * Initial members are bootstrapped as the runtime does it (etcd's Bootstrap): the same log on
+   * each, one AddNode ConfChange per member at term 1, indexes 1..n, committed; the membership is
+   * learned by applying them. A node added later starts empty and catches up from the leader (by
+   * log from index 1, or by snapshot once that is compacted).
+   */
+  private addNode(id: NodeId, initialVoters: readonly NodeId[]): SimNode {
+    const empty: ConfState = { voters: [], learners: [] };
+    const snapshot = { meta: { index: 0, term: 0, confState: empty }, data: new Uint8Array(0) };
+    const entries: Entry[] = initialVoters.map((v, i) => ({
+      term: 1,
+      index: i + 1,
+      type: EntryType.ConfChange,
+      data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: v, context: new Uint8Array(0) }),
+    }));
+    const hardState = entries.length > 0 ? { term: 1, vote: 0, commit: entries.length } : { term: 0, vote: 0, commit: 0 };
+    const disk = new SimDisk({ log: new MemoryLogStorage({ snapshot, hardState, entries }), sm: emptySm(empty) }, this.config.powerLoss);
+    this.observer.addNode(id, hardState, snapshot, entries);
     const nrng = this.rng.fork(`node-${id}`);
     const skew = 1 + nrng.between(-this.config.maxTickSkew, this.config.maxTickSkew);
     const node = new SimNode(id, disk, this.env, nrng, skew);
     this.nodes.set(id, node);
-    this.trace.add(this.queue.now, () => `n${id} created voters=(${cs.voters.join(' ')})`);
+    this.trace.add(this.queue.now, () => `n${id} created${initialVoters.length > 0 ? ` bootstrap voters=(${initialVoters.join(' ')})` : ' empty'}`);
     const interval = this.config.tickMs * skew;
     const tick = (): void => {
       if (node.state === 'removed') return;
@@ -263,8 +280,28 @@ export class Simulation implements NemesisTarget, OperatorTarget {
     return node;
   }
 
-  private deliver(m: Message): void {
-    this.nodes.get(m.to)?.receive(m);
+  private deliver(m: Message): boolean {
+    const n = this.nodes.get(m.to);
+    if (n === undefined || n.state === 'down' || n.state === 'removed') return false;
+    n.receive(m);
+    return true;
+  }
+
+  /**
+   * The transport's feedback (as GrpcTransport gives it): a snapshot's delivery or failure, and an
+   * unreachable peer when a message could not be sent.
+   */
+  private report(m: Message, delivered: boolean): void {
+    const sender = this.nodes.get(m.from);
+    if (sender === undefined) return;
+    const ok = delivered;
+    if (m.type === 'Snap') {
+      this.queue.after(ok ? 1 : this.etMs, () => `n${m.from} snapshot report ${m.to} ${ok ? 'ok' : 'failed'}`, () => {
+        sender.act((raw) => raw.reportSnapshot(m.to, ok));
+      });
+    } else if (!ok) {
+      sender.act((raw) => raw.reportUnreachable(m.to));
+    }
   }
 
   private clientDelay(): number {
