@@ -44,10 +44,15 @@ interface NodeTrack {
   leaderTerm: number;
   /** The leader's commit index already checked for durability. */
   leaderCommitChecked: number;
+  /** Membership before and after the last event (a commit decision used one of them). */
+  prevConfState: ConfState;
+  confState: ConfState;
   /** maxCommitted when the outstanding Ready was produced (for leader completeness). */
   readyMaxCommitted: number;
   readyWasLeader: boolean;
 }
+
+const EMPTY_CONF: ConfState = { voters: [], learners: [] };
 
 export class Observer {
   private readonly nodes = new Map<NodeId, NodeTrack>();
@@ -87,6 +92,8 @@ export class Observer {
       lastApplied: snap.meta.index,
       leaderTerm: 0,
       leaderCommitChecked: 0,
+      prevConfState: EMPTY_CONF,
+      confState: EMPTY_CONF,
       readyMaxCommitted: 0,
       readyWasLeader: false,
     });
@@ -99,18 +106,22 @@ export class Observer {
   onRestart(id: NodeId, status: RaftStatus, applied: number): void {
     const t = this.track(id);
     const hs = status.hardState;
-    if (hs.term < t.maxTerm) this.fail(id, `term went back from ${t.maxTerm} to ${hs.term} across a restart`);
+    // A term only in memory (its write was lost) may go back: nothing that depends on it was sent.
+    if (hs.term < t.durableHs.term) {
+      this.fail(id, `term went back from durable ${t.durableHs.term} to ${hs.term} across a restart`);
+    }
     if (hs.commit < t.durableCommit) {
       this.fail(id, `commit went back from durable ${t.durableCommit} to ${hs.commit} across a restart`);
     }
     if (hs.term === t.durableHs.term && t.durableHs.vote !== 0 && hs.vote !== t.durableHs.vote) {
       this.fail(id, `vote in term ${hs.term} changed from ${t.durableHs.vote} to ${hs.vote} across a restart`);
     }
+    t.maxTerm = hs.term;
     t.commit = hs.commit;
     t.persistedHs = hs;
     t.lastApplied = applied;
     t.leaderTerm = 0;
-    t.leaderCommitChecked = 0;
+    t.leaderCommitChecked = hs.commit;
   }
 
   /**
@@ -126,6 +137,9 @@ export class Observer {
     if (commit < t.commit) this.fail(id, `commit went back from ${t.commit} to ${commit}`);
     t.commit = commit;
     const role = st.softState.role;
+    const prevCs = t.confState;
+    t.prevConfState = prevCs;
+    t.confState = st.confState;
     if (role !== 'Follower' && st.confState.learners.includes(id)) {
       this.fail(id, `learner is ${role} in term ${term}`);
     }
@@ -135,11 +149,15 @@ export class Observer {
       this.leaders.set(term, id);
       this.stats.leadersElected++;
       this.checkElectionQuorum(id, term, st.confState);
+      // Only what this leader commits itself is checked against its configuration: older entries
+      // were committed under the configuration of their time (single-server changes keep any two
+      // consecutive configurations' majorities overlapping).
+      t.leaderCommitChecked = commit;
     } else if (prev !== id) {
       this.fail(id, `second leader in term ${term} (already ${prev})`);
     }
     if (commit > t.leaderCommitChecked) {
-      this.checkCommitDurable(id, st.confState, Math.max(t.leaderCommitChecked, t.log.base), commit, termAt);
+      this.checkCommitDurable(id, [t.prevConfState, st.confState], t.leaderCommitChecked, commit, termAt);
       t.leaderCommitChecked = commit;
     }
   }
@@ -273,19 +291,30 @@ export class Observer {
     }
   }
 
-  private checkCommitDurable(id: NodeId, cs: ConfState, from: number, to: number, termAt: (i: number) => number): void {
-    // Raft thesis §10.2.1: the leader's own copy need not be durable yet; a majority of voters' must.
+  private checkCommitDurable(
+    id: NodeId,
+    configs: readonly ConfState[],
+    from: number,
+    to: number,
+    termAt: (i: number) => number,
+  ): void {
+    // Raft thesis §10.2.1: the leader's own copy need not be durable yet; a majority of voters' must
+    // (of the configuration in force before or after the event that moved the commit index).
     for (let i = from + 1; i <= to; i++) {
       const term = termAt(i);
-      let holders = 0;
-      for (const v of cs.voters) {
-        const t = this.nodes.get(v);
-        if (t === undefined) continue;
-        const e = t.log.get(i);
-        if ((e !== undefined && e.term === term) || (e === undefined && i <= t.log.base)) holders++;
-      }
-      if (holders <= cs.voters.length / 2) {
-        this.fail(id, `leader commits ${i}/t${term} durable on only ${holders} of voters (${cs.voters.join(' ')})`);
+      const counts = configs.map((cs) => {
+        let holders = 0;
+        for (const v of cs.voters) {
+          const t = this.nodes.get(v);
+          if (t === undefined) continue;
+          const e = t.log.get(i);
+          if ((e !== undefined && e.term === term) || (e === undefined && i <= t.log.base)) holders++;
+        }
+        return { holders, voters: cs.voters };
+      });
+      if (!counts.some((c) => c.holders > c.voters.length / 2)) {
+        const c = counts[counts.length - 1]!;
+        this.fail(id, `leader commits ${i}/t${term} durable on only ${c.holders} of voters (${c.voters.join(' ')})`);
       }
     }
   }
