@@ -26,7 +26,7 @@ const noTerm = (): number => -1;
 /** `voter` durably votes for `candidate` in `term` and sends the grant. */
 function vote(o: Observer, voter: number, candidate: number, term: number): void {
   const hs = { term, vote: candidate, commit: 0 };
-  o.onReady(voter, ready({ hardState: hs }), status(voter, 'Follower', hs));
+  o.onReady(voter, ready({ hardState: hs }), 'Follower', hs);
   o.onPersisted(voter, ready({ hardState: hs }), true);
   o.onSend(voter, m({ type: 'VoteResp', from: voter, to: candidate, term }));
 }
@@ -39,7 +39,7 @@ function cluster(n = 0, holders: number[] = [1, 2, 3]): Observer {
   o.afterStep(1, status(1, 'Leader', { term: 1, vote: 1, commit: 0 }), noTerm);
   const ents = Array.from({ length: n }, (_, i) => e(i + 1, 1));
   for (const id of holders) {
-    o.onReady(id, ready({ entries: ents }), status(id, id === 1 ? 'Leader' : 'Follower', { term: 1, vote: 1, commit: 0 }));
+    o.onReady(id, ready({ entries: ents }), id === 1 ? 'Leader' : 'Follower', { term: 1, vote: 1, commit: 0 });
     o.onPersisted(id, ready({ entries: ents }), true);
   }
   return o;
@@ -86,24 +86,30 @@ describe('test/support/raft/sim/invariants', () => {
     });
     it('fires on a Ready with entries not marked mustSync', () => {
       const o = cluster();
-      throwsSim(() => o.onReady(2, ready({ entries: [e(1, 1)], mustSync: false }), status(2, 'Follower', { term: 1, vote: 1, commit: 0 })), /mustSync/);
+      throwsSim(() => o.onReady(2, ready({ entries: [e(1, 1)], mustSync: false }), 'Follower', { term: 1, vote: 1, commit: 0 }), /mustSync/);
     });
     it('fires when two logs hold different entries at the same index and term', () => {
       const o = cluster(1, [1]);
-      o.onReady(2, ready({ entries: [e(1, 1, EntryType.Normal, 'other')] }), status(2, 'Follower', { term: 1, vote: 1, commit: 0 }));
+      o.onReady(2, ready({ entries: [e(1, 1, EntryType.Normal, 'other')] }), 'Follower', { term: 1, vote: 1, commit: 0 });
       throwsSim(() => o.onPersisted(2, ready({ entries: [e(1, 1, EntryType.Normal, 'other')] }), true), /Log Matching/);
     });
     it('fires when a leader rewrites its own log', () => {
       const o = cluster(2, [1]);
-      throwsSim(() => o.onReady(1, ready({ entries: [e(2, 1)] }), status(1, 'Leader', { term: 1, vote: 1, commit: 0 })), /rewrote its log/);
+      throwsSim(() => o.onReady(1, ready({ entries: [e(2, 1)] }), 'Leader', { term: 1, vote: 1, commit: 0 }), /rewrote its log/);
     });
     it('fires on a commit not durable on a majority', () => {
       const o = cluster(1, [1]);
       throwsSim(() => o.afterStep(1, status(1, 'Leader', { term: 1, vote: 1, commit: 1 }), () => 1), /durable on only 1 of voters/);
     });
+    it('fires when a leader commits an entry of an earlier term by counting replicas (figure 8)', () => {
+      const o = cluster(1);
+      vote(o, 2, 1, 2);
+      o.afterStep(1, status(1, 'Leader', { term: 2, vote: 1, commit: 0 }), noTerm);
+      throwsSim(() => o.afterStep(1, status(1, 'Leader', { term: 2, vote: 1, commit: 1 }), () => 1), /leader of term 2 advanced commit to 1, an entry of term 1/);
+    });
     it('fires when nodes apply different entries at one index', () => {
       const o = cluster(1, [1, 2]);
-      o.onReady(3, ready({ entries: [e(1, 2)] }), status(3, 'Follower', { term: 2, vote: 0, commit: 0 }));
+      o.onReady(3, ready({ entries: [e(1, 2)] }), 'Follower', { term: 2, vote: 0, commit: 0 });
       o.onPersisted(3, ready({ entries: [e(1, 2)] }), true);
       o.onApply(1, e(1, 1));
       throwsSim(() => o.onApply(3, e(1, 2)), /State Machine Safety/);
@@ -122,13 +128,13 @@ describe('test/support/raft/sim/invariants', () => {
       vote(o, 2, 3, 2);
       o.afterStep(3, status(3, 'Leader', { term: 2, vote: 3, commit: 0 }), noTerm);
       const rd = ready({ entries: [e(1, 2)] });
-      o.onReady(3, rd, status(3, 'Leader', { term: 2, vote: 3, commit: 0 }));
+      o.onReady(3, rd, 'Leader', { term: 2, vote: 3, commit: 0 });
       throwsSim(() => o.onPersisted(3, rd, true), /Leader Completeness/);
     });
     it('fires on two uncommitted conf changes in a leader log', () => {
       const o = cluster();
       const rd = ready({ entries: [e(1, 1, EntryType.ConfChange), e(2, 1, EntryType.ConfChange)] });
-      throwsSim(() => o.onReady(1, rd, status(1, 'Leader', { term: 1, vote: 1, commit: 0 })), /2 uncommitted conf changes/);
+      throwsSim(() => o.onReady(1, rd, 'Leader', { term: 1, vote: 1, commit: 0 }), /2 uncommitted conf changes/);
     });
     it('fires on a ReadIndex below what was committed when the read began', () => {
       const o = cluster();

@@ -20,7 +20,7 @@
  *   only after committing an entry of its own term.
  * - ReadIndex: a ReadState's index is >= every index known committed when the read was requested.
  */
-import type { ConfState, Entry, HardState, Message, NodeId, RaftStatus, Ready, Snapshot } from '../../../../src/raft/index.js';
+import type { ConfState, Entry, HardState, Message, NodeId, RaftRole, RaftStatus, Ready, Snapshot } from '../../../../src/raft/index.js';
 import { LogTrack } from './log-hash.js';
 
 /** A broken invariant (or a liveness failure): ends the run. */
@@ -63,6 +63,8 @@ export class Observer {
   /** index → the entry applied there (by anyone): committed entries. */
   private readonly committed = new Map<number, { term: number; h: number }>();
   private maxCommittedIndex = 0;
+  /** index → term of the leader whose commit index first covered it. */
+  private readonly commitTermOf = new Map<number, number>();
   /** Counters for run summaries. */
   readonly stats = { leadersElected: 0, applied: 0, snapshotsInstalled: 0, checks: 0 };
 
@@ -157,13 +159,17 @@ export class Observer {
       this.fail(id, `second leader in term ${term} (already ${prev})`);
     }
     if (commit > t.leaderCommitChecked) {
+      // Raft §5.4.2 (figure 8): a leader commits only entries of its own term by counting replicas.
+      const commitTerm = termAt(commit);
+      if (commitTerm !== term) this.fail(id, `leader of term ${term} advanced commit to ${commit}, an entry of term ${commitTerm}`);
       this.checkCommitDurable(id, [t.prevConfState, st.confState], t.leaderCommitChecked, commit, termAt);
+      for (let i = t.leaderCommitChecked + 1; i <= commit; i++) if (!this.commitTermOf.has(i)) this.commitTermOf.set(i, term);
       t.leaderCommitChecked = commit;
     }
   }
 
-  /** A Ready was taken from the node; `st` is its status at that moment. */
-  onReady(id: NodeId, rd: Ready, st: RaftStatus): void {
+  /** A Ready was taken from the node; `role` and `hs` are its state at that moment. */
+  onReady(id: NodeId, rd: Ready, role: RaftRole, cur: HardState): void {
     const t = this.track(id);
     const hs = rd.hardState;
     const termOrVote = hs !== undefined && (hs.term !== t.persistedHs.term || hs.vote !== t.persistedHs.vote);
@@ -171,17 +177,17 @@ export class Observer {
       this.fail(id, 'Ready with entries, a snapshot or a term/vote change is not marked mustSync');
     }
     if (hs !== undefined && hs.vote !== 0) this.recordVote(hs.vote, id, hs.term);
-    t.readyWasLeader = st.softState.role === 'Leader';
+    t.readyWasLeader = role === 'Leader';
     t.readyMaxCommitted = this.maxCommittedIndex;
     if (!t.readyWasLeader) return;
-    const term = st.hardState.term;
+    const term = cur.term;
     const first = rd.entries[0];
     if (t.leaderTerm === term && first !== undefined && first.index !== t.log.last + 1) {
       this.fail(id, `leader of term ${term} rewrote its log: Ready appends at ${first.index}, log ends at ${t.log.last}`);
     }
     t.leaderTerm = term;
     // Membership rules, on the log as it will be once this Ready is persisted.
-    const commit = st.hardState.commit;
+    const commit = cur.commit;
     const from = first?.index ?? Infinity;
     const ccs = [...t.log.ccIndexes.filter((i) => i < from), ...rd.entries.filter((e) => e.type === 'ConfChange').map((e) => e.index)];
     const uncommitted = ccs.filter((i) => i > commit);
@@ -320,9 +326,10 @@ export class Observer {
   }
 
   private checkCompleteness(id: NodeId, t: NodeTrack, maxCommitted: number): void {
-    // Entries of later terms may already be committed by a newer leader this one has not heard of.
+    // Only entries committed by leaders of earlier terms must be here: a newer leader this one has
+    // not heard of may have committed more (even entries of older terms, by committing after them).
     let upTo = maxCommitted;
-    while (upTo > t.log.base && (this.committed.get(upTo)?.term ?? 0) > t.leaderTerm) upTo--;
+    while (upTo > t.log.base && (this.commitTermOf.get(upTo) ?? 0) >= t.leaderTerm) upTo--;
     if (upTo <= t.log.base) return; // covered by the snapshot (checked when installed)
     const c = this.committed.get(upTo);
     if (c === undefined) return;

@@ -35,8 +35,16 @@ export function encodeCommand(cmd: KvCommand): Uint8Array {
   return enc.encode(JSON.stringify(cmd));
 }
 
+/** Entries travel between simulated nodes by reference, so one decode serves every node. */
+const decoded = new WeakMap<Uint8Array, KvCommand>();
+
 export function decodeCommand(data: Uint8Array): KvCommand {
-  return JSON.parse(dec.decode(data)) as KvCommand;
+  let cmd = decoded.get(data);
+  if (cmd === undefined) {
+    cmd = JSON.parse(dec.decode(data)) as KvCommand;
+    decoded.set(data, cmd);
+  }
+  return cmd;
 }
 
 /** `c:s` of a command, for matching applied entries to waiting proposals. */

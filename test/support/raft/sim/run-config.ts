@@ -58,6 +58,7 @@ export interface ConfigOverrides {
   readonly profile?: string;
   readonly nodes?: number;
   readonly faultEt?: number;
+  readonly checkQuorum?: boolean;
   readonly unsafeLocalReads?: boolean;
   readonly unsafeAckOnPropose?: boolean;
   readonly fullTrace?: boolean;
@@ -72,8 +73,8 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
       : r.weighted<FaultProfile>(PROFILES.map((p) => [p, p.name === 'calm' ? 1 : p.name === 'chaos' ? 4 : 3]));
   const tickMs = 10;
   const electionTick = 10;
-  // Mostly short runs; one in ten is long.
-  const faultEt = o.faultEt ?? (r.chance(0.1) ? r.between(40, 80) : r.between(8, 25));
+  // Mostly short runs; one in twenty is long.
+  const faultEt = o.faultEt ?? (r.chance(0.05) ? r.between(30, 60) : r.between(6, 18));
   const powerLoss = profile.weights.powerLoss !== undefined || r.chance(0.2);
   const snapshotEvery = r.chance(0.7) ? r.int(5, 80) : 0;
   return {
@@ -90,7 +91,7 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
       heartbeatTick: 1,
       maxSizePerMsg: r.pick([64, 256, 1024 * 1024]),
       maxInflightMsgs: r.pick([1, 4, 256]),
-      checkQuorum: r.chance(0.85),
+      checkQuorum: o.checkQuorum ?? r.chance(0.85),
       preVote: r.chance(0.85),
       syncLatency: (rng) => 0.2 + rng.exp(1.5),
       snapshotEvery,

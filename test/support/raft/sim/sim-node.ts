@@ -11,14 +11,14 @@
  * volatile state and restarts from its disk.
  */
 import { RawNode, decodeConfChange } from '../../../../src/raft/index.js';
-import type { ConfChange, ConfState, Entry, Message, NodeId, RaftStatus, Ready, ReadState } from '../../../../src/raft/index.js';
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, RaftStatus, Ready, ReadState, SoftState } from '../../../../src/raft/index.js';
 import type { RaftLogger } from '../../../../src/raft/index.js';
 import type { KvInput, KvOutput } from '../../../support/lincheck/index.js';
 import { describeMessage, describeReady } from './describe.js';
 import type { SimDisk } from './disk.js';
 import type { EventQueue } from './event-queue.js';
 import { SimFailure, type Observer } from './invariants.js';
-import { applyCommand, decodeCommand, encodeCommand, readKey, requestKey, restoreSm, snapshotSm, type SmImage } from './kv-state-machine.js';
+import { applyCommand, encodeCommand, readKey, requestKey, restoreSm, snapshotSm, type SmImage } from './kv-state-machine.js';
 import type { SimRandom } from './random.js';
 import { SimLogStorage } from './sim-log-storage.js';
 import type { Trace } from './trace.js';
@@ -102,11 +102,19 @@ export class SimNode {
   /** Status after the last processed event (cheap access for the workload and liveness checks). */
   status!: RaftStatus;
   private readyOutstanding = false;
+  /** Whether the current event took a Ready (else, with none outstanding, nothing changed). */
+  private tookReady = false;
+  /** Soft and hard state as of the last Ready (what the runtime was told). */
+  private published: { soft: SoftState; hard: HardState } = { soft: { lead: 0, role: 'Follower' }, hard: { term: 0, vote: 0, commit: 0 } };
   private deferred: (() => void)[] = [];
   private pendingWrites = new Map<string, PendingWrite>();
+  /** Proposed payloads → request key (the core keeps the payload's identity in its entries). */
+  private proposed = new WeakMap<Uint8Array, string>();
   private pendingReads = new Map<string, PendingRead>();
   private readCounter = 0;
   private lastSnapshotIndex = 0;
+  /** Snapshots received from a leader and installed. */
+  snapshotsInstalled = 0;
   /** The applied index the RawNode was (re)started with. */
   rawApplied = 0;
 
@@ -223,6 +231,8 @@ export class SimNode {
     });
     this.rawApplied = applied;
     this.readyOutstanding = false;
+    const s0 = this.raw.status();
+    this.published = { soft: s0.softState, hard: s0.hardState };
     this.pendingWrites = new Map();
     this.pendingReads = new Map();
     this.lastSnapshotIndex = img.log.snapshot().meta.index;
@@ -237,8 +247,17 @@ export class SimNode {
     // down or removed: the input is lost
   }
 
+  /**
+   * After an input: take Readys, then check invariants on the new status. When no Ready was
+   * outstanding and none was produced, nothing observable changed (term, vote, commit, role and
+   * leader changes always produce a Ready; the membership changes only while applying one), so the
+   * unchanged status is not checked again.
+   */
   private afterInput(): void {
+    const quiet = !this.readyOutstanding;
+    this.tookReady = false;
     this.pump();
+    if (quiet && !this.tookReady && !this.readyOutstanding) return;
     this.status = this.raw.status();
     this.env.observer.afterStep(this.id, this.status, this.termAt);
   }
@@ -266,7 +285,8 @@ export class SimNode {
       this.env.reply(this.id, req, { kind: 'notLeader', hint: st.softState.lead });
       return;
     }
-    const r = this.raw.propose(encodeCommand({ c: req.client, s: req.seq, op: req.op }));
+    const data = encodeCommand({ c: req.client, s: req.seq, op: req.op });
+    const r = this.raw.propose(data);
     if (!r.ok) {
       this.env.reply(this.id, req, r.reason === 'NotLeader' ? { kind: 'notLeader', hint: r.leaderHint } : { kind: 'retry', why: r.detail });
       return;
@@ -276,7 +296,9 @@ export class SimNode {
       this.env.reply(this.id, req, { kind: 'done', output: { kind: 'ok' } });
       return;
     }
-    this.pendingWrites.set(requestKey(req.client, req.seq), { req, index: -1, term: -1 });
+    const key = requestKey(req.client, req.seq);
+    this.proposed.set(data, key);
+    this.pendingWrites.set(key, { req, index: -1, term: -1 });
   }
 
   /** Takes Readys while none is outstanding. */
@@ -284,11 +306,14 @@ export class SimNode {
     while (this.state === 'up' && !this.readyOutstanding && this.raw.hasReady()) {
       const rd = this.raw.ready();
       this.readyOutstanding = true;
-      const st = this.raw.status();
+      this.tookReady = true;
+      if (rd.softState) this.published.soft = rd.softState;
+      if (rd.hardState) this.published.hard = rd.hardState;
+      const st = this.published;
       this.env.trace.add(this.env.queue.now, () => `n${this.id} ready ${describeReady(rd)}`);
-      this.env.observer.onReady(this.id, rd, st);
+      this.env.observer.onReady(this.id, rd, st.soft.role, st.hard);
       this.notePendingIndexes(rd.entries);
-      const early = st.softState.role === 'Leader' ? rd.messages.filter((m) => REPLICATION.has(m.type)) : [];
+      const early = st.soft.role === 'Leader' ? rd.messages.filter((m) => REPLICATION.has(m.type)) : [];
       const late = early.length === 0 ? rd.messages : rd.messages.filter((m) => !REPLICATION.has(m.type));
       for (const m of early) this.send(m);
       const needsWrite = rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined;
@@ -340,6 +365,7 @@ export class SimNode {
     const snap = rd.snapshot;
     if (snap !== undefined) {
       this.env.observer.onApplySnapshot(this.id, snap);
+      this.snapshotsInstalled++;
       this.disk.complete({ sync: false, apply: (img) => restoreSm(img.sm, snap.data, snap.meta.index, snap.meta.confState) });
       this.lastSnapshotIndex = snap.meta.index;
       for (const [k, p] of this.pendingWrites) {
@@ -393,9 +419,8 @@ export class SimNode {
   private notePendingIndexes(ents: readonly Entry[]): void {
     if (this.pendingWrites.size === 0) return;
     for (const e of ents) {
-      if (e.type !== 'Normal' || e.data.byteLength === 0) continue;
-      const cmd = decodeCommand(e.data);
-      const p = this.pendingWrites.get(requestKey(cmd.c, cmd.s));
+      const key = this.proposed.get(e.data);
+      const p = key === undefined ? undefined : this.pendingWrites.get(key);
       if (p !== undefined) {
         p.index = e.index;
         p.term = e.term;

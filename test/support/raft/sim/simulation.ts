@@ -9,7 +9,7 @@
 import { MemoryLogStorage } from '../../../../src/raft/index.js';
 import { ConfChangeType, EntryType, encodeConfChange } from '../../../../src/raft/index.js';
 import type { ConfChange, ConfState, Entry, Message, NodeId } from '../../../../src/raft/index.js';
-import { checkOperations, kvModel, type KvOperation } from '../../../support/lincheck/index.js';
+import { checkOperations, kvModel, type KvInput, type KvOperation } from '../../../support/lincheck/index.js';
 import { SimClient } from './clients.js';
 import { SimDisk } from './disk.js';
 import { EventQueue } from './event-queue.js';
@@ -21,6 +21,9 @@ import { Operator, type OperatorTarget } from './operator.js';
 import { SimRandom } from './random.js';
 import { SimNode, type ClientReply, type ClientRequest, type NodeEnv, type NodeOptions } from './sim-node.js';
 import { Trace } from './trace.js';
+
+/** Client ids from here on are scenario probes. */
+const PROBE_BASE = 1000;
 
 export interface SimConfig {
   readonly seed: number;
@@ -65,6 +68,7 @@ export class Simulation implements NemesisTarget, OperatorTarget {
   readonly nodes = new Map<NodeId, SimNode>();
   readonly clients = new Map<number, SimClient>();
   readonly history: KvOperation[] = [];
+  private readonly probes = new Map<number, (reply: ClientReply) => void>();
   readonly operator: Operator;
   readonly nemesis: Nemesis;
   /** One nominal election timeout (ms). */
@@ -129,13 +133,32 @@ export class Simulation implements NemesisTarget, OperatorTarget {
 
   /** Runs the fault phase, heal, liveness phase and the linearizability check. */
   run(): SimResult {
+    this.start();
+    try {
+      this.runUntil(this.config.faultMs);
+    } catch (err) {
+      this.trace.flush();
+      return this.result(err);
+    }
+    return this.finish();
+  }
+
+  /** Starts the clients, the nemesis and the operator (a scenario then drives the run itself). */
+  start(): void {
     for (const c of this.clients.values()) c.start();
     this.nemesis.start();
     this.operator.start();
-    this.queue.at(this.config.faultMs, () => 'heal', () => this.heal());
-    const livenessMs = 10 * 2 * this.etMs * (1 + this.config.maxTickSkew);
-    const deadline = this.config.faultMs + livenessMs;
+  }
+
+  /**
+   * Heals everything now, demands liveness within ~10 election timeouts, then checks the history
+   * for linearizability. Never throws: failures come back in the result.
+   */
+  finish(): SimResult {
     try {
+      this.heal();
+      const livenessMs = 10 * 2 * this.etMs * (1 + this.config.maxTickSkew);
+      const deadline = this.healedAt + livenessMs;
       this.runUntil(deadline);
       if (this.stopAt === Infinity) {
         throw new SimFailure(`liveness: not converged ${((deadline - this.healedAt) / this.etMs).toFixed(0)} election timeouts after heal: ${this.livenessProblem}`);
@@ -152,6 +175,44 @@ export class Simulation implements NemesisTarget, OperatorTarget {
     }
   }
 
+  /** Processes events for `ms` of virtual time. Throws on a violation. */
+  runFor(ms: number): void {
+    this.runUntil(this.queue.now + ms);
+  }
+
+  /**
+   * Processes events until `pred()` holds (checked after each event) or `timeoutMs` passes, in
+   * which case it throws naming `what`. Throws on a violation.
+   */
+  waitFor(what: string, pred: () => boolean, timeoutMs: number): void {
+    const end = this.queue.now + timeoutMs;
+    while (!pred()) {
+      if (this.queue.peekTime() > end) throw new SimFailure(`scenario: timed out after ${timeoutMs}ms waiting for ${what}`);
+      const ev = this.queue.pop()!;
+      this.events++;
+      this.trace.add(ev.time, ev.what);
+      ev.run();
+    }
+  }
+
+  /**
+   * A one-shot operation sent straight to node `to` outside the regular clients (scenarios use it to
+   * aim at a particular node). A definite answer is recorded in the history like any other; the
+   * returned handle shows what came back.
+   */
+  probe(to: NodeId, op: KvInput): { reply: ClientReply | undefined } {
+    const id = PROBE_BASE + this.probes.size;
+    const handle: { reply: ClientReply | undefined } = { reply: undefined };
+    const call = this.queue.now;
+    this.probes.set(id, (reply) => {
+      if (handle.reply !== undefined) return;
+      handle.reply = reply;
+      if (reply.kind === 'done') this.history.push({ clientId: id, input: op, call, return: this.queue.now, output: reply.output });
+    });
+    this.sendToNode(to, { client: id, seq: 1, attempt: 1, op });
+    return handle;
+  }
+
   /** Processes events up to virtual time `t` (or until the run stops). Throws on a violation. */
   runUntil(t: number): void {
     for (;;) {
@@ -165,6 +226,7 @@ export class Simulation implements NemesisTarget, OperatorTarget {
 
   /** Ends the fault phase: heals everything and starts polling for liveness. */
   heal(calm: LinkParams = CALM_LINK): void {
+    if (this.healedAt !== Infinity) return;
     this.healedAt = this.queue.now;
     this.nemesis.stop(calm);
     this.operator.stop();
@@ -315,7 +377,10 @@ export class Simulation implements NemesisTarget, OperatorTarget {
   }
 
   private replyToClient(node: NodeId, req: ClientRequest, reply: ClientReply): void {
-    this.queue.after(this.clientDelay(), () => `c${req.client} reply`, () => this.clients.get(req.client)?.onReply(node, req, reply));
+    this.queue.after(this.clientDelay(), () => `c${req.client} reply`, () => {
+      this.clients.get(req.client)?.onReply(node, req, reply);
+      this.probes.get(req.client)?.(reply);
+    });
   }
 
   private result(err: unknown): SimResult {
