@@ -59,6 +59,7 @@ export interface ConfigOverrides {
   readonly nodes?: number;
   readonly faultEt?: number;
   readonly checkQuorum?: boolean;
+  readonly freshSnapshots?: boolean;
   readonly unsafeLocalReads?: boolean;
   readonly unsafeAckOnPropose?: boolean;
   readonly fullTrace?: boolean;
@@ -91,13 +92,15 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
       heartbeatTick: 1,
       maxSizePerMsg: r.pick([64, 256, 1024 * 1024]),
       maxInflightMsgs: r.pick([1, 4, 256]),
+      maxUncommittedEntriesSize: r.pick([0, 0, 0, 1000]),
+      maxCommittedSizePerReady: r.pick([0, 0, 0, 300]),
       checkQuorum: o.checkQuorum ?? r.chance(0.85),
       preVote: r.chance(0.85),
       syncLatency: (rng) => 0.2 + rng.exp(1.5),
       snapshotEvery,
       trailing: r.int(0, 10),
       resumeFromSmApplied: r.chance(0.3),
-      freshSnapshots: true,
+      freshSnapshots: o.freshSnapshots ?? true,
       unsafeLocalReads: o.unsafeLocalReads ?? false,
       unsafeAckOnPropose: o.unsafeAckOnPropose ?? false,
     },

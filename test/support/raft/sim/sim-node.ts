@@ -42,6 +42,9 @@ export interface NodeOptions {
   readonly heartbeatTick: number;
   readonly maxSizePerMsg: number;
   readonly maxInflightMsgs: number;
+  /** 0 = no limit. */
+  readonly maxUncommittedEntriesSize: number;
+  readonly maxCommittedSizePerReady: number;
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   /** Latency of a synced write (ms). */
@@ -163,6 +166,18 @@ export class SimNode {
     return out;
   }
 
+  /**
+   * Transport feedback (snapshot result, unreachable peer) for a message sent by incarnation
+   * `incarnation`: dropped if the node restarted since, deferred while it is paused.
+   */
+  transportReport(incarnation: number, fn: (raw: RawNode) => void): void {
+    if (incarnation !== this.incarnation) return;
+    this.whenRunnable(() => {
+      fn(this.raw);
+      this.afterInput();
+    });
+  }
+
   // ---- Faults -------------------------------------------------------------------------------
 
   pause(): void {
@@ -224,6 +239,8 @@ export class SimNode {
       applied,
       maxSizePerMsg: o.maxSizePerMsg,
       maxInflightMsgs: o.maxInflightMsgs,
+      maxUncommittedEntriesSize: o.maxUncommittedEntriesSize,
+      maxCommittedSizePerReady: o.maxCommittedSizePerReady,
       checkQuorum: o.checkQuorum,
       preVote: o.preVote,
       rng: this.rng.fork(`raft-${this.incarnation}`).asRng(),

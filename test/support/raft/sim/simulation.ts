@@ -69,6 +69,8 @@ export class Simulation implements NemesisTarget, OperatorTarget {
   readonly clients = new Map<number, SimClient>();
   readonly history: KvOperation[] = [];
   private readonly probes = new Map<number, (reply: ClientReply) => void>();
+  /** The sender's incarnation for each message sent (transport reports go to that incarnation). */
+  private readonly sentBy = new WeakMap<Message, number>();
   readonly operator: Operator;
   readonly nemesis: Nemesis;
   /** One nominal election timeout (ms). */
@@ -93,7 +95,10 @@ export class Simulation implements NemesisTarget, OperatorTarget {
       trace: this.trace,
       observer: this.observer,
       options: config.node,
-      send: (m) => this.net.send(m),
+      send: (m) => {
+        this.sentBy.set(m, this.nodes.get(m.from)?.incarnation ?? -1);
+        this.net.send(m);
+      },
       reply: (node, req, reply) => this.replyToClient(node, req, reply),
       onConfChangeApplied: (node, cc) => this.operator.onConfChangeApplied(node, cc),
     };
@@ -355,14 +360,14 @@ export class Simulation implements NemesisTarget, OperatorTarget {
    */
   private report(m: Message, delivered: boolean): void {
     const sender = this.nodes.get(m.from);
-    if (sender === undefined) return;
-    const ok = delivered;
+    const incarnation = this.sentBy.get(m);
+    if (sender === undefined || incarnation === undefined) return;
     if (m.type === 'Snap') {
-      this.queue.after(ok ? 1 : this.etMs, () => `n${m.from} snapshot report ${m.to} ${ok ? 'ok' : 'failed'}`, () => {
-        sender.act((raw) => raw.reportSnapshot(m.to, ok));
+      this.queue.after(delivered ? 1 : this.etMs, () => `n${m.from} snapshot report ${m.to} ${delivered ? 'ok' : 'failed'}`, () => {
+        sender.transportReport(incarnation, (raw) => raw.reportSnapshot(m.to, delivered));
       });
-    } else if (!ok) {
-      sender.act((raw) => raw.reportUnreachable(m.to));
+    } else if (!delivered) {
+      sender.transportReport(incarnation, (raw) => raw.reportUnreachable(m.to));
     }
   }
 
