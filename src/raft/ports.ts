@@ -10,6 +10,8 @@ export interface RaftLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  /** Optional (pino has it): lets hot paths skip building the fields of disabled debug logs. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /**

@@ -87,7 +87,7 @@ export function stepCandidate(r: Raft, m: Message): void {
       return;
     }
     case MessageType.TimeoutNow:
-      r.logger.debug({ term: r.term, role: r.role, from: m.from }, 'ignored TimeoutNow');
+      if (r.debugEnabled()) r.logger.debug({ term: r.term, role: r.role, from: m.from }, 'ignored TimeoutNow');
       return;
     case MessageType.ReadIndex:
       r.logger.info({ term: r.term }, 'no leader; dropping read index request');

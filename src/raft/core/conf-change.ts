@@ -59,27 +59,31 @@ export function describeConfState(cs: ConfState): string {
 }
 
 /**
- * Why `cc` cannot be applied to the configuration (voters, learners), or undefined if it can.
- * A no-op (adding an existing voter, re-adding a learner) is accepted.
+ * Why applying `cc` to a configuration with these voters would break it, or undefined if it can
+ * be applied. No-ops (adding an existing voter, removing a non-member) are fine, as in etcd.
  */
-export function checkConfChange(
+export function checkConfChange(voters: readonly NodeId[], cc: ConfChange): string | undefined {
+  if (!Number.isSafeInteger(cc.nodeId) || cc.nodeId <= 0) return `invalid node id ${cc.nodeId}`;
+  const removesVoter = cc.type !== ConfChangeType.AddNode && voters.includes(cc.nodeId);
+  if (removesVoter && voters.length === 1) return 'removed all voters';
+  return undefined;
+}
+
+/**
+ * Why a leader refuses to propose `cc`: what checkConfChange refuses, plus the removal of a node
+ * that is not a member (likely a retry of a removal already applied).
+ */
+export function checkProposedConfChange(
   voters: readonly NodeId[],
   learners: readonly NodeId[],
   cc: ConfChange,
 ): string | undefined {
-  if (!Number.isSafeInteger(cc.nodeId) || cc.nodeId <= 0) return `invalid node id ${cc.nodeId}`;
-  const isVoter = voters.includes(cc.nodeId);
-  switch (cc.type) {
-    case ConfChangeType.AddNode:
-      return undefined;
-    case ConfChangeType.AddLearner:
-      if (isVoter && voters.length === 1) return 'removed all voters';
-      return undefined;
-    case ConfChangeType.RemoveNode:
-      if (isVoter && voters.length === 1) return 'removed all voters';
-      if (!isVoter && !learners.includes(cc.nodeId)) return `node ${cc.nodeId} is not a member`;
-      return undefined;
+  const reason = checkConfChange(voters, cc);
+  if (reason !== undefined) return reason;
+  if (cc.type === ConfChangeType.RemoveNode && !voters.includes(cc.nodeId) && !learners.includes(cc.nodeId)) {
+    return `node ${cc.nodeId} is not a member`;
   }
+  return undefined;
 }
 
 /** The next configuration after applying `cc`; progress of new members starts at `lastIndex`. */
@@ -90,7 +94,7 @@ export interface NextConfig {
 }
 
 export function applyConfChangeTo(trk: ProgressTracker, cc: ConfChange, lastIndex: number): NextConfig {
-  const reason = checkConfChange(trk.voters, trk.learners, cc);
+  const reason = checkConfChange(trk.voters, cc);
   if (reason !== undefined)
     throw new RaftInvariantError(`cannot apply conf change ${describeConfChange(cc)}: ${reason}`);
   const voters = new Set(trk.voters);

@@ -79,10 +79,11 @@ export function handleAppendEntries(r: Raft, m: Message): void {
     r.send(makeMessage(MessageType.AppResp, m.from, { index: lastNew }));
     return;
   }
-  r.logger.debug(
-    { logTerm: log.term(m.index) ?? 0, index: m.index, msgLogTerm: m.logTerm, from: m.from },
-    'rejected App',
-  );
+  if (r.debugEnabled())
+    r.logger.debug(
+      { logTerm: log.term(m.index) ?? 0, index: m.index, msgLogTerm: m.logTerm, from: m.from },
+      'rejected App',
+    );
   // Hint the largest (index, term) where our logs may match: skips our tail entries whose terms
   // exceed the leader's term at m.index (see findConflictByTerm).
   const [hintIndex, hintTerm] = log.findConflictByTerm(Math.min(m.index, log.lastIndex()), m.logTerm);

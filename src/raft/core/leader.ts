@@ -1,10 +1,10 @@
 /**
- * Leader (Raft §5.3, §5.4, thesis §3.10, §6.4): proposals (with the single-server conf change
- * rules), append/heartbeat responses driving each Progress and the commit index, check-quorum,
- * leadership transfer and ReadIndex.
+ * Leader (Raft §5.3, §5.4, thesis §3.10, §6.4): append and heartbeat responses driving each
+ * Progress and the commit index, check-quorum, leadership transfer and ReadIndex. Proposals are in
+ * propose.ts, sending in replication.ts.
  */
-import { EntryType, MessageType, NONE, type Message, type ProposeResult } from '../types.js';
-import { checkConfChange, decodeConfChange, describeConfChange } from './conf-change.js';
+import { MessageType, NONE, type Message } from '../types.js';
+import { leaderPropose } from './propose.js';
 import type { Raft } from './raft.js';
 import {
   bcastAppend,
@@ -14,49 +14,6 @@ import {
   sendAppend,
   sendTimeoutNow,
 } from './replication.js';
-
-/** Appends a proposal (local, or forwarded by a follower) and replicates it. */
-export function leaderPropose(r: Raft, m: Message): ProposeResult {
-  if (m.entries.length === 0) return dropped(r, 'empty proposal');
-  if (!r.trk.progress.has(r.id)) {
-    // Removed from the configuration while leading (about to step down).
-    return dropped(r, 'leader is not a member of the configuration');
-  }
-  if (r.leadTransferee !== NONE) {
-    return dropped(r, `leadership transfer to ${r.leadTransferee} is in progress`);
-  }
-  for (let i = 0; i < m.entries.length; i++) {
-    const e = m.entries[i]!;
-    if (e.type !== EntryType.ConfChange) continue;
-    const cc = decodeConfChange(e.data);
-    let refused: string | undefined;
-    if (!r.committedEntryInCurrentTerm()) {
-      refused = 'leader has not yet committed an entry in its term';
-    } else if (r.pendingConfIndex > r.log.applied) {
-      refused = `possible unapplied conf change at index ${r.pendingConfIndex} (applied to ${r.log.applied})`;
-    } else {
-      refused = checkConfChange(r.trk.voters, r.trk.learners, cc);
-    }
-    if (refused !== undefined) {
-      r.logger.info({ change: describeConfChange(cc), reason: refused }, 'ignoring conf change');
-      return {
-        ok: false,
-        reason: 'ProposalDropped',
-        detail: `Conf change ${describeConfChange(cc)} refused: ${refused}`,
-      };
-    }
-    r.pendingConfIndex = r.log.lastIndex() + i + 1;
-  }
-  if (!r.appendEntries(m.entries)) return dropped(r, 'uncommitted entry size limit exceeded');
-  // Replication is deferred to the next Ready so that proposals made together travel together.
-  r.pendingBroadcast = true;
-  return { ok: true };
-}
-
-function dropped(r: Raft, detail: string): ProposeResult {
-  r.logger.debug({ term: r.term, reason: detail }, 'dropping proposal');
-  return { ok: false, reason: 'ProposalDropped', detail: detail.charAt(0).toUpperCase() + detail.slice(1) };
-}
 
 /** Step function of Leader. */
 export function stepLeader(r: Raft, m: Message): void {
@@ -106,7 +63,7 @@ type PeerMessageType = 'AppResp' | 'HeartbeatResp' | 'SnapStatus' | 'Unreachable
 function handlePeerMessage(r: Raft, m: Message, type: PeerMessageType): void {
   const pr = r.trk.progress.get(m.from);
   if (pr === undefined) {
-    r.logger.debug({ peer: m.from }, 'no progress available');
+    if (r.debugEnabled()) r.logger.debug({ peer: m.from }, 'no progress available');
     return;
   }
   switch (type) {
@@ -128,16 +85,18 @@ function handlePeerMessage(r: Raft, m: Message, type: PeerMessageType): void {
         // Order matters: probe from match, not from the snapshot that never arrived.
         pr.pendingSnapshot = 0;
         pr.becomeProbe();
-        r.logger.debug(
-          { peer: m.from, progress: pr.describe() },
-          'snapshot failed, resumed sending replication messages',
-        );
+        if (r.debugEnabled())
+          r.logger.debug(
+            { peer: m.from, progress: pr.describe() },
+            'snapshot failed, resumed sending replication messages',
+          );
       } else {
         pr.becomeProbe();
-        r.logger.debug(
-          { peer: m.from, progress: pr.describe() },
-          'snapshot succeeded, resumed sending replication messages',
-        );
+        if (r.debugEnabled())
+          r.logger.debug(
+            { peer: m.from, progress: pr.describe() },
+            'snapshot succeeded, resumed sending replication messages',
+          );
       }
       // Wait for the follower's AppResp (or a heartbeat interval after a failure) before sending.
       pr.msgAppFlowPaused = true;
@@ -145,7 +104,8 @@ function handlePeerMessage(r: Raft, m: Message, type: PeerMessageType): void {
     case MessageType.Unreachable:
       // An App to an unreachable peer was likely lost: stop pipelining blindly.
       if (pr.state === 'Replicate') pr.becomeProbe();
-      r.logger.debug({ peer: m.from, progress: pr.describe() }, 'failed to send message because it is unreachable');
+      if (r.debugEnabled())
+        r.logger.debug({ peer: m.from, progress: pr.describe() }, 'failed to send message because it is unreachable');
       return;
     case MessageType.TransferLeader:
       handleTransferLeader(r, m.from);
@@ -157,10 +117,11 @@ function handleAppendResponse(r: Raft, m: Message): void {
   const pr = r.trk.progress.get(m.from)!;
   pr.recentActive = true;
   if (m.reject) {
-    r.logger.debug(
-      { peer: m.from, rejectHint: m.rejectHint, logTerm: m.logTerm, index: m.index },
-      'received App rejection',
-    );
+    if (r.debugEnabled())
+      r.logger.debug(
+        { peer: m.from, rejectHint: m.rejectHint, logTerm: m.logTerm, index: m.index },
+        'received App rejection',
+      );
     let nextProbeIdx = m.rejectHint;
     if (m.logTerm > 0) {
       // Skip every index where our term exceeds the follower's term at the hint: they cannot
@@ -168,7 +129,7 @@ function handleAppendResponse(r: Raft, m: Message): void {
       nextProbeIdx = r.log.findConflictByTerm(m.rejectHint, m.logTerm)[0];
     }
     if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
-      r.logger.debug({ peer: m.from, progress: pr.describe() }, 'decreased progress');
+      if (r.debugEnabled()) r.logger.debug({ peer: m.from, progress: pr.describe() }, 'decreased progress');
       if (pr.state === 'Replicate') pr.becomeProbe();
       sendAppend(r, m.from);
     }
@@ -180,10 +141,11 @@ function handleAppendResponse(r: Raft, m: Message): void {
     pr.becomeReplicate();
   } else if (pr.state === 'Snapshot' && pr.match + 1 >= r.log.firstIndex()) {
     // The follower can be caught up from the log again (whatever snapshot it installed).
-    r.logger.debug(
-      { peer: m.from, progress: pr.describe() },
-      'recovered from needing snapshot, resumed sending replication messages',
-    );
+    if (r.debugEnabled())
+      r.logger.debug(
+        { peer: m.from, progress: pr.describe() },
+        'recovered from needing snapshot, resumed sending replication messages',
+      );
     pr.becomeProbe();
     pr.becomeReplicate();
   } else if (pr.state === 'Replicate') {
@@ -211,7 +173,7 @@ function handleAppendResponse(r: Raft, m: Message): void {
 function handleTransferLeader(r: Raft, transferee: number): void {
   const pr = r.trk.progress.get(transferee)!;
   if (pr.isLearner) {
-    r.logger.debug({ transferee }, 'transferee is a learner; ignored transferring leadership');
+    if (r.debugEnabled()) r.logger.debug({ transferee }, 'transferee is a learner; ignored transferring leadership');
     return;
   }
   const last = r.leadTransferee;
@@ -224,7 +186,7 @@ function handleTransferLeader(r: Raft, transferee: number): void {
     r.logger.info({ term: r.term, transferee: last }, 'abort previous transferring leadership');
   }
   if (transferee === r.id) {
-    r.logger.debug({}, 'is already leader; ignored transferring leadership to self');
+    if (r.debugEnabled()) r.logger.debug({}, 'is already leader; ignored transferring leadership to self');
     return;
   }
   r.logger.info({ term: r.term, transferee }, 'starts to transfer leadership');

@@ -1,6 +1,6 @@
 /**
  * Raft: the state shared by all roles and the transitions between them (etcd `raft.go`, split by
- * role: follower.ts, candidate.ts, leader.ts; sending in replication.ts).
+ * concern: election.ts, follower.ts, candidate.ts, leader.ts, propose.ts, replication.ts).
  *
  * `step` handles what is common to every role — the term of the incoming message (§5.1), vote
  * requests (§5.2, §5.4.1, pre-vote §9.6, leader stickiness §4.2.3) — and hands the rest to the
@@ -18,7 +18,6 @@ import {
   RaftRole,
   type ConfChange,
   type ConfState,
-  type Entry,
   type HardState,
   type Message,
   type NodeId,
@@ -27,24 +26,20 @@ import {
   type Snapshot,
   type SoftState,
 } from '../types.js';
-import { campaign, stepCandidate, type CampaignType } from './candidate.js';
+import { stepCandidate, type CampaignType } from './candidate.js';
+import { handleVoteRequest, hup, stepTerm } from './election.js';
 import type { RaftConfig } from './config.js';
 import { applyConfChangeTo, configFromConfState, describeConfState, type NextConfig } from './conf-change.js';
 import { stepFollower } from './follower.js';
-import { leaderPropose, stepLeader } from './leader.js';
-import { RaftLog, payloadSize } from './log.js';
-import { CAMPAIGN_TRANSFER, bytesEqual, makeMessage, voteRespType, type MutableMessage } from './message.js';
+import { stepLeader } from './leader.js';
+import { appendEntries, propose } from './propose.js';
+import { RaftLog } from './log.js';
+import { makeMessage, type MutableMessage } from './message.js';
 import { ReadOnly } from './read-only.js';
-import { bcastAppend, bcastHeartbeat, maybeCommit, maybeSendAppend } from './replication.js';
+import { bcastAppend, maybeCommit, maybeSendAppend } from './replication.js';
 import { ProgressTracker } from './tracker.js';
 
 type StepFn = (r: Raft, m: Message) => void;
-
-/** A proposed entry before the leader assigns its term and index. */
-export interface ProposedEntry {
-  readonly type: EntryType;
-  readonly data: Uint8Array;
-}
 
 export class Raft {
   readonly id: NodeId;
@@ -135,6 +130,11 @@ export class Raft {
     );
   }
 
+  /** Cheap guard for debug logs on per-message paths (true when the logger cannot tell). */
+  debugEnabled(): boolean {
+    return this.logger.isLevelEnabled?.('debug') ?? true;
+  }
+
   softState(): SoftState {
     return { lead: this.lead, role: this.role };
   }
@@ -211,7 +211,7 @@ export class Raft {
     // Any conf change in our log may be uncommitted: refuse new ones until everything we have is
     // applied, which includes the empty entry of this term (the single-server change fix).
     this.pendingConfIndex = this.log.lastIndex();
-    if (!this.appendEntries([{ type: EntryType.Normal, data: new Uint8Array(0) }])) {
+    if (!appendEntries(this, [{ type: EntryType.Normal, data: new Uint8Array(0) }])) {
       throw new RaftInvariantError('empty entry was dropped');
     }
     this.logger.info({ term: this.term }, 'became leader');
@@ -299,222 +299,26 @@ export class Raft {
     }
   }
 
-  // ---- Elections ----
+  // ---- Elections and step ----
 
+  /** Starts an election if this node may (see election.ts). */
   hup(t: CampaignType): void {
-    if (this.role === RaftRole.Leader) {
-      this.logger.debug({}, 'ignoring Hup because already leader');
-      return;
-    }
-    if (!this.promotable()) {
-      this.logger.warn({}, 'is unpromotable and can not campaign');
-      return;
-    }
-    if (this.hasUnappliedConfChanges()) {
-      this.logger.warn(
-        { term: this.term },
-        'cannot campaign since there are still pending configuration changes to apply',
-      );
-      return;
-    }
-    this.logger.info({ term: this.term }, 'is starting a new election');
-    campaign(this, t);
+    hup(this, t);
   }
-
-  private hasUnappliedConfChanges(): boolean {
-    const log = this.log;
-    if (log.applied >= log.committed) return false;
-    let found = false;
-    log.scan(log.applied + 1, log.committed + 1, 1 << 20, (ents) => {
-      for (const e of ents) {
-        if (e.type === EntryType.ConfChange) {
-          found = true;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
-  // ---- Step ----
 
   /** Advances the state machine with a message (from the network, or a local one). */
   step(m: Message): void {
-    if (m.term === 0) {
-      // Local message (or a forwarded Prop/ReadIndex).
-    } else if (m.term > this.term) {
-      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
-        const force = bytesEqual(m.context, CAMPAIGN_TRANSFER);
-        // Leader stickiness (thesis §4.2.3): a server that heard from a leader within the minimum
-        // election timeout does not grant votes or bump its term. Enforced for real votes with
-        // check-quorum (etcd), and always for pre-votes (thesis §9.6).
-        const recentLeader = this.lead !== NONE && this.electionElapsed < this.electionTimeout;
-        const inLease = recentLeader && (this.checkQuorum || m.type === MessageType.PreVote);
-        if (!force && inLease) {
-          this.logger.info(
-            {
-              lastTerm: this.log.lastTerm(),
-              lastIndex: this.log.lastIndex(),
-              vote: this.vote,
-              type: m.type,
-              from: m.from,
-              candLastTerm: m.logTerm,
-              candLastIndex: m.index,
-              term: this.term,
-              remainingTicks: this.electionTimeout - this.electionElapsed,
-            },
-            'ignored vote request: lease is not expired',
-          );
-          return;
-        }
-      }
-      if (m.type === MessageType.PreVote) {
-        // Never change our term in response to a PreVote.
-      } else if (m.type === MessageType.PreVoteResp && !m.reject) {
-        // A granted pre-vote carries the term we will campaign at; the term bumps on winning.
-      } else {
-        this.logger.info(
-          { term: this.term, type: m.type, from: m.from, msgTerm: m.term },
-          'received a message with higher term',
-        );
-        const fromLeader =
-          m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
-        this.becomeFollower(m.term, fromLeader ? m.from : NONE);
-      }
-    } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
-        // A leader at a stale term (e.g. after we bumped ours in a partition): tell it our term so
-        // it steps down, since with check-quorum/pre-vote our votes may never reach it.
-        this.send(makeMessage(MessageType.AppResp, m.from));
-      } else if (m.type === MessageType.PreVote) {
-        this.logger.info(
-          { term: this.term, type: m.type, from: m.from, msgTerm: m.term },
-          'rejected pre-vote with lower term',
-        );
-        this.send(makeMessage(MessageType.PreVoteResp, m.from, { term: this.term, reject: true }));
-      } else {
-        this.logger.debug(
-          { term: this.term, type: m.type, from: m.from, msgTerm: m.term },
-          'ignored a message with lower term',
-        );
-      }
-      return;
-    }
-
-    if (m.type === MessageType.Hup) this.hup(this.preVote ? 'PreElection' : 'Election');
-    else if (m.type === MessageType.Vote || m.type === MessageType.PreVote) this.handleVoteRequest(m);
+    if (!stepTerm(this, m)) return;
+    if (m.type === MessageType.Hup) hup(this, this.preVote ? 'PreElection' : 'Election');
+    else if (m.type === MessageType.Vote || m.type === MessageType.PreVote) handleVoteRequest(this, m);
     else this.stepRole(this, m);
   }
 
-  private handleVoteRequest(m: Message): void {
-    // We can vote for a repeat of our vote, when we have not voted and know no leader in this
-    // term, or for a pre-vote of a future term...
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === NONE && this.lead === NONE) ||
-      (m.type === MessageType.PreVote && m.term > this.term);
-    // ...if the candidate's log is at least as up to date as ours (§5.4.1).
-    const fields = {
-      lastTerm: this.log.lastTerm(),
-      lastIndex: this.log.lastIndex(),
-      vote: this.vote,
-      type: m.type,
-      from: m.from,
-      candLastTerm: m.logTerm,
-      candLastIndex: m.index,
-      term: this.term,
-    };
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
-      // Learners vote too: a promoted learner may not know it yet (etcd's reasoning).
-      this.logger.info(fields, 'cast vote');
-      // Answer at the message's term: for a pre-vote that is our future term, which the
-      // pre-candidate would otherwise ignore as stale.
-      this.send(makeMessage(voteRespType(m.type), m.from, { term: m.term }));
-      if (m.type === MessageType.Vote) {
-        this.electionElapsed = 0;
-        this.vote = m.from;
-      }
-    } else {
-      this.logger.info(fields, 'rejected vote');
-      this.send(makeMessage(voteRespType(m.type), m.from, { term: this.term, reject: true }));
-    }
-  }
-
-  // ---- Proposals ----
+  // ---- Proposals (propose.ts) ----
 
   /** A proposal stepped locally (`m.from === id`) or forwarded by a follower. */
   propose(m: Message): ProposeResult {
-    switch (this.role) {
-      case RaftRole.Leader:
-        return leaderPropose(this, m);
-      case RaftRole.Follower:
-        if (this.lead === NONE) {
-          this.logger.info({ term: this.term }, 'no leader; dropping proposal');
-          return { ok: false, reason: 'NotLeader', leaderHint: NONE };
-        }
-        if (!this.proposalForwarding || m.from !== this.id) {
-          return { ok: false, reason: 'NotLeader', leaderHint: this.lead };
-        }
-        this.send({ ...m, to: this.lead });
-        return { ok: true };
-      case RaftRole.Candidate:
-      case RaftRole.PreCandidate:
-        this.logger.info({ term: this.term }, 'no leader; dropping proposal');
-        return { ok: false, reason: 'NotLeader', leaderHint: NONE };
-    }
-  }
-
-  /**
-   * Leader: appends entries at the current term and queues the self-ack that counts them for
-   * commit once they are durable. False when the uncommitted-size limit refuses them.
-   */
-  appendEntries(proposed: readonly ProposedEntry[]): boolean {
-    const li = this.log.lastIndex();
-    const ents: Entry[] = new Array<Entry>(proposed.length);
-    for (let i = 0; i < proposed.length; i++) {
-      const p = proposed[i]!;
-      ents[i] = { term: this.term, index: li + 1 + i, type: p.type, data: p.data };
-    }
-    if (!this.increaseUncommittedSize(ents)) {
-      this.logger.warn({}, 'appending new entries to log would exceed uncommitted entry size limit; dropping proposal');
-      return false;
-    }
-    const last = this.log.append(ents);
-    // Self-ack, counted once the entries are durable. Consecutive appends within one Ready share
-    // one ack (its index only grows), which keeps per-proposal work small.
-    const q = this.msgsAfterAppend;
-    const prev = q.length > 0 ? (q[q.length - 1] as MutableMessage) : undefined;
-    if (prev !== undefined && prev.to === this.id && prev.type === MessageType.AppResp && prev.term === this.term) {
-      prev.index = last;
-    } else {
-      this.send(makeMessage(MessageType.AppResp, this.id, { index: last }));
-    }
-    return true;
-  }
-
-  /** Sends what proposals and read requests deferred (called when a Ready is built). */
-  flushBroadcasts(): void {
-    if (this.role !== RaftRole.Leader) {
-      this.pendingBroadcast = false;
-      this.pendingReadHeartbeat = false;
-      return;
-    }
-    if (this.pendingBroadcast) {
-      this.pendingBroadcast = false;
-      bcastAppend(this);
-    }
-    if (this.pendingReadHeartbeat) {
-      this.pendingReadHeartbeat = false;
-      if (this.readOnly.pending > 0) bcastHeartbeat(this);
-    }
-  }
-
-  private increaseUncommittedSize(ents: readonly Entry[]): boolean {
-    const s = payloadSize(ents);
-    if (this.uncommittedSize > 0 && s > 0 && this.uncommittedSize + s > this.maxUncommittedSize) return false;
-    this.uncommittedSize += s;
-    return true;
+    return propose(this, m);
   }
 
   reduceUncommittedSize(s: number): void {

@@ -34,6 +34,7 @@ import type { RaftConfig } from './config.js';
 import { encodeConfChange } from './conf-change.js';
 import { entriesSize, payloadSize } from './log.js';
 import { isLocalMessage, isResponseMessage, makeMessage } from './message.js';
+import { flushBroadcasts } from './propose.js';
 import { Raft } from './raft.js';
 
 /**
@@ -105,11 +106,13 @@ export class RawNode {
   /** Feeds a message from the network. Local-only types and responses from non-members are ignored. */
   step(msg: Message): void {
     if (isLocalMessage(msg.type)) {
-      this.raft.logger.debug({ type: msg.type, from: msg.from }, 'ignored local message type from the network');
+      if (this.raft.debugEnabled())
+        this.raft.logger.debug({ type: msg.type, from: msg.from }, 'ignored local message type from the network');
       return;
     }
     if (isResponseMessage(msg.type) && !this.raft.trk.progress.has(msg.from)) {
-      this.raft.logger.debug({ type: msg.type, from: msg.from }, 'ignored response from unknown peer');
+      if (this.raft.debugEnabled())
+        this.raft.logger.debug({ type: msg.type, from: msg.from }, 'ignored response from unknown peer');
       return;
     }
     this.raft.step(msg);
@@ -139,7 +142,7 @@ export class RawNode {
   hasReady(): boolean {
     if (this.awaitingAdvance) return false;
     const r = this.raft;
-    r.flushBroadcasts();
+    flushBroadcasts(r);
     if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0) return true;
     if (r.log.hasNextUnstableEnts() || r.log.hasNextCommittedEnts(APPLY_UNSTABLE)) return true;
     if (r.readStates.length > 0 || r.log.hasNextUnstableSnapshot()) return true;
@@ -152,7 +155,7 @@ export class RawNode {
   ready(): Ready {
     if (this.awaitingAdvance) throw new RaftInvariantError('ready() called again before advance()');
     const r = this.raft;
-    r.flushBroadcasts();
+    flushBroadcasts(r);
     const log = r.log;
     const entries = log.unstable.nextEntries();
     const committedEntries = log.nextCommittedEnts(APPLY_UNSTABLE);

@@ -49,7 +49,7 @@ export function maybeSendAppend(r: Raft, to: number, sendIfEmpty: boolean): bool
 /** Sends the latest snapshot to a recently active follower; false if unavailable right now. */
 export function maybeSendSnapshot(r: Raft, to: number, pr: Progress): boolean {
   if (!pr.recentActive) {
-    r.logger.debug({ peer: to }, 'ignore sending snapshot since it is not recently active');
+    if (r.debugEnabled()) r.logger.debug({ peer: to }, 'ignore sending snapshot since it is not recently active');
     return false;
   }
   let snap: Snapshot;
@@ -58,16 +58,24 @@ export function maybeSendSnapshot(r: Raft, to: number, pr: Progress): boolean {
   } catch (err) {
     if (err instanceof SnapshotTemporarilyUnavailableError) {
       // Expected while the application builds one; a later heartbeat response retries.
-      r.logger.debug({ peer: to }, 'failed to send snapshot because snapshot is temporarily unavailable');
+      if (r.debugEnabled())
+        r.logger.debug({ peer: to }, 'failed to send snapshot because snapshot is temporarily unavailable');
       return false;
     }
     throw err;
   }
   if (snap.meta.index === 0) throw new RaftInvariantError('need non-empty snapshot');
-  r.logger.debug(
-    { firstIndex: r.log.firstIndex(), commit: r.log.committed, index: snap.meta.index, term: snap.meta.term, peer: to },
-    'sent snapshot',
-  );
+  if (r.debugEnabled())
+    r.logger.debug(
+      {
+        firstIndex: r.log.firstIndex(),
+        commit: r.log.committed,
+        index: snap.meta.index,
+        term: snap.meta.term,
+        peer: to,
+      },
+      'sent snapshot',
+    );
   pr.becomeSnapshot(snap.meta.index);
   r.send(makeMessage(MessageType.Snap, to, { snapshot: snap }));
   return true;

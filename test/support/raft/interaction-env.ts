@@ -32,6 +32,10 @@ export interface AddNodesOptions {
   /** Bootstrap snapshot index (> 1); without it nodes start empty. */
   index?: number;
   content?: string;
+  /** Terms of entries preloaded after the bootstrap snapshot (figure-style logs). */
+  logTerms: number[];
+  /** Initial HardState term (default: the last preloaded entry's term, or 0). */
+  term?: number;
   overrides: Partial<RaftConfig>;
 }
 
@@ -67,7 +71,17 @@ export class InteractionEnv {
             data: encoder.encode(opts.content ?? ''),
           }
         : undefined;
-      const storage = new MemoryLogStorage(snapshot === undefined ? undefined : { snapshot });
+      if (opts.logTerms.length > 0 && snapshot === undefined) throw new Error('log-terms needs index');
+      const entries = opts.logTerms.map((term, i) => ({
+        term,
+        index: opts.index! + 1 + i,
+        type: 'Normal' as const,
+        data: new Uint8Array(0),
+      }));
+      const term = opts.term ?? entries[entries.length - 1]?.term ?? 0;
+      const storage = new MemoryLogStorage(
+        snapshot === undefined ? undefined : { snapshot, entries, hardState: { term, vote: 0, commit: opts.index! } },
+      );
       const config: RaftConfig = {
         id,
         electionTick: 3,
@@ -186,7 +200,8 @@ export class InteractionEnv {
           : st.confState.learners.includes(n.id)
             ? 'Learner'
             : 'Non-Voter';
-        return `${n.id}: ${st.softState.role} (${kind}) Term:${st.hardState.term} Lead:${st.softState.lead}`;
+        const { term, commit } = st.hardState;
+        return `${n.id}: ${st.softState.role} (${kind}) Term:${term} Lead:${st.softState.lead} Commit:${commit}`;
       })
       .join('\n');
   }

@@ -3,7 +3,8 @@
  *
  *   add-nodes <n> voters=(1,2,3) learners=(4) index=2 [prevote=true checkquorum=true inflight=3
  *             inflight-bytes=N max-size-per-msg=N max-uncommitted-size=N
- *             max-committed-size-per-ready=N read-only=lease-based proposal-forwarding=true content=x]
+ *             max-committed-size-per-ready=N read-only=lease-based proposal-forwarding=true content=x
+ *             log-terms=(2,2,3) term=3]   (preloaded entries after index, and the initial term)
  *   campaign <id>                        propose <id> <data>
  *   propose-conf-change <id>             (input line: v<id> | l<id> | r<id>)
  *   process-ready <id>...                deliver-msgs <id>... [drop=(ids)] [type=App]
@@ -48,7 +49,7 @@ function describeResult(r: ProposeResult): string {
 }
 
 function addNodes(env: InteractionEnv, d: TestData): void {
-  const opts: AddNodesOptions = { voters: [], learners: [], overrides: {} };
+  const opts: AddNodesOptions = { voters: [], learners: [], logTerms: [], overrides: {} };
   const o = opts.overrides as Record<string, unknown>;
   for (const a of d.args.slice(1)) {
     const v = a.vals[0]!;
@@ -64,6 +65,12 @@ function addNodes(env: InteractionEnv, d: TestData): void {
         break;
       case 'content':
         opts.content = v;
+        break;
+      case 'log-terms':
+        opts.logTerms = a.vals.map((x) => num(x, 'log-terms'));
+        break;
+      case 'term':
+        opts.term = num(v, 'term');
         break;
       case 'prevote':
         o.preVote = bool(v);

@@ -1,7 +1,14 @@
 // Covers src/shared/errors.ts: default retryability per code, wrap() message and code inheritance,
 // and the data-carrying subclasses.
 import { strict as assert } from 'node:assert';
-import { ErrorCode, ExecError, RevertIncompleteError, ShoalError, isShoalError, wrap } from '../../../src/shared/index.js';
+import {
+  ErrorCode,
+  ExecError,
+  RevertIncompleteError,
+  ShoalError,
+  isShoalError,
+  wrap,
+} from '../../../src/shared/index.js';
 
 describe('src/shared/errors', () => {
   describe('ShoalError', () => {

@@ -1,7 +1,13 @@
 // Covers src/shared/revert.ts (undo order, success disarms, incomplete reverts name what remains),
 // src/shared/disposables.ts (reverse release) and src/shared/clock.ts (seeded determinism).
 import { strict as assert } from 'node:assert';
-import { DisposableStore, RevertIncompleteError, Reverter, seededRng, toDisposable } from '../../../src/shared/index.js';
+import {
+  DisposableStore,
+  RevertIncompleteError,
+  Reverter,
+  seededRng,
+  toDisposable,
+} from '../../../src/shared/index.js';
 
 describe('src/shared/revert', () => {
   describe('Reverter', () => {
@@ -54,8 +60,14 @@ describe('src/shared/clock', () => {
     const b = seededRng(42);
     const c = seededRng(43);
     const sa = Array.from({ length: 5 }, () => a());
-    assert.deepEqual(sa, Array.from({ length: 5 }, () => b()));
-    assert.notDeepEqual(sa, Array.from({ length: 5 }, () => c()));
+    assert.deepEqual(
+      sa,
+      Array.from({ length: 5 }, () => b()),
+    );
+    assert.notDeepEqual(
+      sa,
+      Array.from({ length: 5 }, () => c()),
+    );
     assert.ok(sa.every((x) => x >= 0 && x < 1));
   });
 });
