@@ -33,14 +33,24 @@ describe('test/sim/raft (seeded runs of src/raft/core)', () => {
       let events = 0;
       let ops = 0;
       let virtualMs = 0;
+      let unknown = 0;
+      const converged: number[] = [];
       for (const seed of seeds) {
         const r = new Simulation(configForSeed(seed)).run();
         events += r.events;
         ops += r.history.length;
+        unknown += r.history.filter((o) => o.return === Infinity).length;
         virtualMs += r.virtualMs;
+        if (r.convergedMs !== undefined) converged.push(r.convergedMs);
         if (!r.ok) failures.push(r);
       }
-      console.log(`    ${seeds.length} runs, ${events} events, ${ops} client ops, ${(virtualMs / 1000).toFixed(0)} s virtual time`);
+      converged.sort((a, b) => a - b);
+      const pct = (q: number): string =>
+        `${(converged[Math.min(converged.length - 1, Math.floor(q * converged.length))] ?? 0).toFixed(0)}ms`;
+      console.log(
+        `    ${seeds.length} runs, ${events} events, ${ops} client ops (${unknown} unknown outcome), ` +
+          `${(virtualMs / 1000).toFixed(0)} s virtual; converged after heal p50 ${pct(0.5)} p99 ${pct(0.99)} max ${pct(1)}`,
+      );
       if (failures.length > 0) {
         assert.fail(
           `${failures.length} of ${seeds.length} runs failed: ${failures.map((f) => `SEED=${f.seed}`).join(' ')}\n` +

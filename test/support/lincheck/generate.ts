@@ -27,7 +27,13 @@ export function randomConcurrentHistory(seed: number, n: number, clients: number
     clientTime[c] = ret;
     const key = `k${int(keys)}`;
     const v = `v${int(4)}`;
-    const inputs: KvInput[] = [put(key, v), get(key), get(key), casIn(key, int(3) === 0 ? null : `v${int(4)}`, v), del(key)];
+    const inputs: KvInput[] = [
+      put(key, v),
+      get(key),
+      get(key),
+      casIn(key, int(3) === 0 ? null : `v${int(4)}`, v),
+      del(key),
+    ];
     const unknown = int(50) === 0;
     planned.push({
       op: { clientId: c, input: inputs[int(inputs.length)]!, call, return: unknown ? Infinity : ret },

@@ -85,7 +85,12 @@ const kvMapModel: Model<Readonly<Record<string, string | null>>, KvInput, KvOutp
     const r = kvModel.step(state[input.key] ?? null, input, output);
     return { ok: r.ok, state: { ...state, [input.key]: r.state } };
   },
-  hash: (state) => JSON.stringify(Object.keys(state).sort().map((k) => [k, state[k]])),
+  hash: (state) =>
+    JSON.stringify(
+      Object.keys(state)
+        .sort()
+        .map((k) => [k, state[k]]),
+    ),
 };
 
 describe('test/support/lincheck', () => {

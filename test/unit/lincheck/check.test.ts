@@ -2,7 +2,13 @@
 // are linearizable and classic anomalies that are not (stale read, lost write, CAS anomalies,
 // divergent observation orders), unknown-outcome operations, explanations, budget and speed.
 import { strict as assert } from 'node:assert';
-import { checkOperations, kvModel, type KvInput, type KvOperation, type KvOutput } from '../../support/lincheck/index.js';
+import {
+  checkOperations,
+  kvModel,
+  type KvInput,
+  type KvOperation,
+  type KvOutput,
+} from '../../support/lincheck/index.js';
 import { randomConcurrentHistory } from '../../support/lincheck/generate.js';
 
 const U: KvOutput = { kind: 'unknown' };
@@ -105,10 +111,7 @@ describe('test/support/lincheck', () => {
       );
     });
     it('rejects a CAS that swaps although the value did not match', () => {
-      assert.equal(
-        linearizable([op(1, put('x', '1'), 0, 1, OK), op(1, casIn('x', '2', '3'), 2, 3, cas(true))]),
-        false,
-      );
+      assert.equal(linearizable([op(1, put('x', '1'), 0, 1, OK), op(1, casIn('x', '2', '3'), 2, 3, cas(true))]), false);
     });
     it('rejects a CAS that fails although the value matched and nobody else wrote', () => {
       assert.equal(
@@ -168,10 +171,7 @@ describe('test/support/lincheck', () => {
       );
     });
     it('never lets an unknown write take effect before its call', () => {
-      assert.equal(
-        linearizable([op(2, get('x'), 0, 5, val('a')), op(1, put('x', 'a'), 10, Infinity, U)]),
-        false,
-      );
+      assert.equal(linearizable([op(2, get('x'), 0, 5, val('a')), op(1, put('x', 'a'), 10, Infinity, U)]), false);
     });
     it('accepts an unknown CAS either way', () => {
       const base = [op(1, put('x', '1'), 0, 1, OK), op(2, casIn('x', '1', '2'), 2, Infinity, U)];
@@ -191,7 +191,10 @@ describe('test/support/lincheck', () => {
       ]);
       assert.ok(!r.ok && r.reason === 'NotLinearizable');
       assert.equal(r.partition, 1);
-      assert.deepEqual(r.longestPrefix.map((o) => o.input), [put('y', 'b')]);
+      assert.deepEqual(
+        r.longestPrefix.map((o) => o.input),
+        [put('y', 'b')],
+      );
       assert.equal(r.stateAfterPrefix, 'b');
       assert.equal(r.stuck, stale);
       assert.match(r.explanation, /cannot place: \[client 2\] get\(y\) -> \(absent\)/);

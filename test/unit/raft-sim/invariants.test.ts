@@ -2,7 +2,15 @@
 // observations: each invariant is shown to hold on a legal sequence and to fire on a violation,
 // so a green simulation means the properties were really checked.
 import { strict as assert } from 'node:assert';
-import { EntryType, type ConfState, type Entry, type HardState, type Message, type RaftStatus, type Ready } from '../../../src/raft/index.js';
+import {
+  EntryType,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Message,
+  type RaftStatus,
+  type Ready,
+} from '../../../src/raft/index.js';
 import { Observer, SimFailure } from '../../support/raft/sim/invariants.js';
 
 const VOTERS: ConfState = { voters: [1, 2, 3], learners: [] };
@@ -13,13 +21,29 @@ function e(index: number, term: number, type: Entry['type'] = EntryType.Normal, 
   return { index, term, type, data: new TextEncoder().encode(data) };
 }
 function status(id: number, role: RaftStatus['softState']['role'], hs: HardState, cs: ConfState = VOTERS): RaftStatus {
-  return { id, hardState: hs, softState: { lead: role === 'Leader' ? id : 0, role }, applied: 0, confState: cs, leadTransferee: 0 };
+  return {
+    id,
+    hardState: hs,
+    softState: { lead: role === 'Leader' ? id : 0, role },
+    applied: 0,
+    confState: cs,
+    leadTransferee: 0,
+  };
 }
 function ready(p: Partial<Ready>): Ready {
   return { readStates: [], entries: [], committedEntries: [], messages: [], mustSync: true, ...p };
 }
 function m(p: Partial<Message> & Pick<Message, 'type' | 'from' | 'to' | 'term'>): Message {
-  return { logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array(0), ...p };
+  return {
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    context: new Uint8Array(0),
+    ...p,
+  };
 }
 const noTerm = (): number => -1;
 
@@ -63,18 +87,27 @@ describe('test/support/raft/sim/invariants', () => {
       const o = cluster();
       vote(o, 3, 2, 2);
       o.afterStep(2, status(2, 'Leader', { term: 2, vote: 2, commit: 0 }), noTerm);
-      throwsSim(() => o.afterStep(3, status(3, 'Leader', { term: 2, vote: 3, commit: 0 }), noTerm), /second leader in term 2/);
+      throwsSim(
+        () => o.afterStep(3, status(3, 'Leader', { term: 2, vote: 3, commit: 0 }), noTerm),
+        /second leader in term 2/,
+      );
     });
     it('fires on a leader without a majority of votes (learners do not count)', () => {
       const o = cluster();
       const cs: ConfState = { voters: [1, 2, 3], learners: [4] };
       o.addNode(4, HS0, EMPTY_SNAP, []);
       vote(o, 4, 3, 5);
-      throwsSim(() => o.afterStep(3, status(3, 'Leader', { term: 5, vote: 3, commit: 0 }, cs), noTerm), /votes from 1 of voters/);
+      throwsSim(
+        () => o.afterStep(3, status(3, 'Leader', { term: 5, vote: 3, commit: 0 }, cs), noTerm),
+        /votes from 1 of voters/,
+      );
     });
     it('fires on a vote for two candidates in one term', () => {
       const o = cluster();
-      throwsSim(() => o.onSend(2, m({ type: 'VoteResp', from: 2, to: 3, term: 1 })), /votes for 3 in term 1 after voting for 1/);
+      throwsSim(
+        () => o.onSend(2, m({ type: 'VoteResp', from: 2, to: 3, term: 1 })),
+        /votes for 3 in term 1 after voting for 1/,
+      );
     });
     it('fires on a vote sent before it is durable', () => {
       const o = cluster();
@@ -86,26 +119,42 @@ describe('test/support/raft/sim/invariants', () => {
     });
     it('fires on a Ready with entries not marked mustSync', () => {
       const o = cluster();
-      throwsSim(() => o.onReady(2, ready({ entries: [e(1, 1)], mustSync: false }), 'Follower', { term: 1, vote: 1, commit: 0 }), /mustSync/);
+      throwsSim(
+        () => o.onReady(2, ready({ entries: [e(1, 1)], mustSync: false }), 'Follower', { term: 1, vote: 1, commit: 0 }),
+        /mustSync/,
+      );
     });
     it('fires when two logs hold different entries at the same index and term', () => {
       const o = cluster(1, [1]);
-      o.onReady(2, ready({ entries: [e(1, 1, EntryType.Normal, 'other')] }), 'Follower', { term: 1, vote: 1, commit: 0 });
+      o.onReady(2, ready({ entries: [e(1, 1, EntryType.Normal, 'other')] }), 'Follower', {
+        term: 1,
+        vote: 1,
+        commit: 0,
+      });
       throwsSim(() => o.onPersisted(2, ready({ entries: [e(1, 1, EntryType.Normal, 'other')] }), true), /Log Matching/);
     });
     it('fires when a leader rewrites its own log', () => {
       const o = cluster(2, [1]);
-      throwsSim(() => o.onReady(1, ready({ entries: [e(2, 1)] }), 'Leader', { term: 1, vote: 1, commit: 0 }), /rewrote its log/);
+      throwsSim(
+        () => o.onReady(1, ready({ entries: [e(2, 1)] }), 'Leader', { term: 1, vote: 1, commit: 0 }),
+        /rewrote its log/,
+      );
     });
     it('fires on a commit not durable on a majority', () => {
       const o = cluster(1, [1]);
-      throwsSim(() => o.afterStep(1, status(1, 'Leader', { term: 1, vote: 1, commit: 1 }), () => 1), /durable on only 1 of voters/);
+      throwsSim(
+        () => o.afterStep(1, status(1, 'Leader', { term: 1, vote: 1, commit: 1 }), () => 1),
+        /durable on only 1 of voters/,
+      );
     });
     it('fires when a leader commits an entry of an earlier term by counting replicas (figure 8)', () => {
       const o = cluster(1);
       vote(o, 2, 1, 2);
       o.afterStep(1, status(1, 'Leader', { term: 2, vote: 1, commit: 0 }), noTerm);
-      throwsSim(() => o.afterStep(1, status(1, 'Leader', { term: 2, vote: 1, commit: 1 }), () => 1), /leader of term 2 advanced commit to 1, an entry of term 1/);
+      throwsSim(
+        () => o.afterStep(1, status(1, 'Leader', { term: 2, vote: 1, commit: 1 }), () => 1),
+        /leader of term 2 advanced commit to 1, an entry of term 1/,
+      );
     });
     it('fires when nodes apply different entries at one index', () => {
       const o = cluster(1, [1, 2]);
@@ -146,7 +195,15 @@ describe('test/support/raft/sim/invariants', () => {
     });
     it('fires on a learner that campaigns', () => {
       const o = cluster();
-      throwsSim(() => o.afterStep(3, status(3, 'Candidate', { term: 2, vote: 3, commit: 0 }, { voters: [1, 2], learners: [3] }), noTerm), /learner is Candidate/);
+      throwsSim(
+        () =>
+          o.afterStep(
+            3,
+            status(3, 'Candidate', { term: 2, vote: 3, commit: 0 }, { voters: [1, 2], learners: [3] }),
+            noTerm,
+          ),
+        /learner is Candidate/,
+      );
     });
   });
 });

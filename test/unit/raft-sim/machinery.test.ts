@@ -6,7 +6,13 @@ import { strict as assert } from 'node:assert';
 import { EntryType, MemoryLogStorage, type Entry, type Message } from '../../../src/raft/index.js';
 import { SimDisk } from '../../support/raft/sim/disk.js';
 import { EventQueue } from '../../support/raft/sim/event-queue.js';
-import { applyCommand, emptySm, encodeCommand, restoreSm, snapshotSm } from '../../support/raft/sim/kv-state-machine.js';
+import {
+  applyCommand,
+  emptySm,
+  encodeCommand,
+  restoreSm,
+  snapshotSm,
+} from '../../support/raft/sim/kv-state-machine.js';
 import { LogTrack } from '../../support/raft/sim/log-hash.js';
 import { SimNetwork, type LinkParams } from '../../support/raft/sim/network.js';
 import { SimRandom } from '../../support/raft/sim/random.js';
@@ -15,7 +21,19 @@ import { Trace } from '../../support/raft/sim/trace.js';
 const NO_CONF = { voters: [], learners: [] };
 
 function msg(from: number, to: number, type: Message['type'] = 'App'): Message {
-  return { type, from, to, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array(0) };
+  return {
+    type,
+    from,
+    to,
+    term: 1,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    context: new Uint8Array(0),
+  };
 }
 function entry(index: number, term: number, data = `e${index}`): Entry {
   return { index, term, type: EntryType.Normal, data: new TextEncoder().encode(data) };
@@ -25,8 +43,13 @@ function network(link: LinkParams): { q: EventQueue; net: SimNetwork; got: Messa
   const q = new EventQueue();
   const got: Message[] = [];
   const reports: [Message, boolean][] = [];
-  const net = new SimNetwork(q, new SimRandom(7), new Trace(10, undefined), (m) => (got.push(m), true), link, (m, ok) =>
-    reports.push([m, ok]),
+  const net = new SimNetwork(
+    q,
+    new SimRandom(7),
+    new Trace(10, undefined),
+    (m) => (got.push(m), true),
+    link,
+    (m, ok) => reports.push([m, ok]),
   );
   return { q, net, got, reports };
 }
@@ -39,10 +62,31 @@ describe('test/support/raft/sim', () => {
     it('runs events by time, then in scheduling order, and advances the clock', () => {
       const q = new EventQueue();
       const seen: string[] = [];
-      q.after(5, () => 'b', () => seen.push(`b@${q.now}`));
-      q.after(1, () => 'a', () => seen.push(`a@${q.now}`));
-      q.after(5, () => 'c', () => seen.push(`c@${q.now}`));
-      q.at(3, () => 'd', () => q.after(0, () => 'e', () => seen.push(`e@${q.now}`)));
+      q.after(
+        5,
+        () => 'b',
+        () => seen.push(`b@${q.now}`),
+      );
+      q.after(
+        1,
+        () => 'a',
+        () => seen.push(`a@${q.now}`),
+      );
+      q.after(
+        5,
+        () => 'c',
+        () => seen.push(`c@${q.now}`),
+      );
+      q.at(
+        3,
+        () => 'd',
+        () =>
+          q.after(
+            0,
+            () => 'e',
+            () => seen.push(`e@${q.now}`),
+          ),
+      );
       drain(q);
       assert.deepEqual(seen, ['a@1', 'e@3', 'b@5', 'c@5']);
     });
@@ -72,7 +116,10 @@ describe('test/support/raft/sim', () => {
       for (let i = 0; i < 50; i++) net.send({ ...msg(1, 2), index: i });
       drain(q);
       const order = got.map((m) => m.index);
-      assert.notDeepEqual(order, [...order].sort((a, b) => a - b));
+      assert.notDeepEqual(
+        order,
+        [...order].sort((a, b) => a - b),
+      );
     });
     it('blocks both directions of a partition and reports the failures', () => {
       const { q, net, got, reports } = network(perfect);
@@ -81,8 +128,14 @@ describe('test/support/raft/sim', () => {
       net.send(msg(3, 1));
       net.send(msg(2, 3));
       drain(q);
-      assert.deepEqual(got.map((m) => `${m.from}>${m.to}`), ['2>3']);
-      assert.deepEqual(reports.map(([m, ok]) => `${m.from}>${m.to}:${ok}`), ['1>2:false', '3>1:false']);
+      assert.deepEqual(
+        got.map((m) => `${m.from}>${m.to}`),
+        ['2>3'],
+      );
+      assert.deepEqual(
+        reports.map(([m, ok]) => `${m.from}>${m.to}:${ok}`),
+        ['1>2:false', '3>1:false'],
+      );
     });
     it('blocks one direction only for a one-way partition', () => {
       const { q, net, got } = network(perfect);
@@ -90,7 +143,10 @@ describe('test/support/raft/sim', () => {
       net.send(msg(1, 2));
       net.send(msg(2, 1));
       drain(q);
-      assert.deepEqual(got.map((m) => `${m.from}>${m.to}`), ['2>1']);
+      assert.deepEqual(
+        got.map((m) => `${m.from}>${m.to}`),
+        ['2>1'],
+      );
     });
     it('loses messages in flight when the link is cut, and delivers again after heal', () => {
       const { q, net, got } = network(perfect);
@@ -107,13 +163,20 @@ describe('test/support/raft/sim', () => {
       const { q, net, reports } = network(perfect);
       net.send(msg(1, 2, 'Snap'));
       drain(q);
-      assert.deepEqual(reports.map(([m, ok]) => `${m.type}:${ok}`), ['Snap:true']);
+      assert.deepEqual(
+        reports.map(([m, ok]) => `${m.type}:${ok}`),
+        ['Snap:true'],
+      );
     });
   });
 
   describe('SimDisk', () => {
-    const fresh = (powerLoss: boolean): SimDisk => new SimDisk({ log: new MemoryLogStorage(), sm: emptySm(NO_CONF) }, powerLoss);
-    const append = (ents: Entry[], sync: boolean) => ({ sync, apply: (img: { log: MemoryLogStorage }) => img.log.append(ents) });
+    const fresh = (powerLoss: boolean): SimDisk =>
+      new SimDisk({ log: new MemoryLogStorage(), sm: emptySm(NO_CONF) }, powerLoss);
+    const append = (ents: Entry[], sync: boolean) => ({
+      sync,
+      apply: (img: { log: MemoryLogStorage }) => img.log.append(ents),
+    });
 
     it('keeps every completed write across a process crash', () => {
       const d = fresh(false);

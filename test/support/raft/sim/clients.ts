@@ -71,14 +71,19 @@ export class SimClient {
 
   describeCurrent(): string {
     const c = this.current;
-    return c === undefined ? 'idle' : `c${this.id} seq ${c.seq} ${c.op.kind} ${c.op.key} attempt ${c.attempt} → n${c.target} since ${c.call}`;
+    return c === undefined
+      ? 'idle'
+      : `c${this.id} seq ${c.seq} ${c.op.kind} ${c.op.key} attempt ${c.attempt} → n${c.target} since ${c.call}`;
   }
 
   onReply(from: NodeId, req: ClientRequest, reply: ClientReply): void {
     const c = this.current;
     if (c === undefined || req.seq !== c.seq || req.attempt !== c.attempt) return; // stale
     const now = this.env.queue.now;
-    this.env.trace.add(now, () => `c${this.id} reply from n${from} seq ${req.seq}/${req.attempt}: ${describeReply(reply)}`);
+    this.env.trace.add(
+      now,
+      () => `c${this.id} reply from n${from} seq ${req.seq}/${req.attempt}: ${describeReply(reply)}`,
+    );
     switch (reply.kind) {
       case 'done':
         if (reply.output.kind === 'unknown') return this.retry(false);
@@ -94,7 +99,11 @@ export class SimClient {
 
   private scheduleNext(): void {
     if (!this.issuing) return;
-    this.env.queue.after(this.env.thinkTime(this.rng), () => `c${this.id} think`, () => this.issue());
+    this.env.queue.after(
+      this.env.thinkTime(this.rng),
+      () => `c${this.id} think`,
+      () => this.issue(),
+    );
   }
 
   private issue(): void {
@@ -103,9 +112,13 @@ export class SimClient {
     const seq = ++this.seq;
     const now = this.env.queue.now;
     this.current = { seq, op, call: now, attempt: 0, target: 0 };
-    this.env.queue.after(this.env.opDeadline, () => `c${this.id} deadline seq ${seq}`, () => {
-      if (this.current?.seq === seq && !this.patient) this.giveUp();
-    });
+    this.env.queue.after(
+      this.env.opDeadline,
+      () => `c${this.id} deadline seq ${seq}`,
+      () => {
+        if (this.current?.seq === seq && !this.patient) this.giveUp();
+      },
+    );
     this.sendAttempt(true);
   }
 
@@ -120,11 +133,18 @@ export class SimClient {
     this.stats.attempts++;
     const req: ClientRequest = { client: this.id, seq: c.seq, attempt: c.attempt, op: c.op };
     const attempt = c.attempt;
-    this.env.trace.add(this.env.queue.now, () => `c${this.id} → n${to} seq ${req.seq}/${attempt} ${describeKv(req.op, { kind: 'unknown' })}`);
+    this.env.trace.add(
+      this.env.queue.now,
+      () => `c${this.id} → n${to} seq ${req.seq}/${attempt} ${describeKv(req.op, { kind: 'unknown' })}`,
+    );
     this.env.send(to, req);
-    this.env.queue.after(this.env.attemptTimeout, () => `c${this.id} attempt timeout seq ${req.seq}/${attempt}`, () => {
-      if (this.current?.seq === req.seq && this.current.attempt === attempt) this.retry(false);
-    });
+    this.env.queue.after(
+      this.env.attemptTimeout,
+      () => `c${this.id} attempt timeout seq ${req.seq}/${attempt}`,
+      () => {
+        if (this.current?.seq === req.seq && this.current.attempt === attempt) this.retry(false);
+      },
+    );
   }
 
   private retry(useHint: boolean): void {
@@ -132,9 +152,13 @@ export class SimClient {
     const c = this.current!;
     const seq = c.seq;
     const attempt = c.attempt;
-    this.env.queue.after(useHint ? 0.5 : 2 + this.rng.exp(5), () => `c${this.id} retry seq ${seq}`, () => {
-      if (this.current?.seq === seq && this.current.attempt === attempt) this.sendAttempt(useHint);
-    });
+    this.env.queue.after(
+      useHint ? 0.5 : 2 + this.rng.exp(5),
+      () => `c${this.id} retry seq ${seq}`,
+      () => {
+        if (this.current?.seq === seq && this.current.attempt === attempt) this.sendAttempt(useHint);
+      },
+    );
   }
 
   private complete(output: KvOutput): void {

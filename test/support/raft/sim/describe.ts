@@ -47,7 +47,9 @@ export function describeEntries(ents: readonly Entry[]): string {
   const first = ents[0]!;
   const last = ents[ents.length - 1]!;
   const cc = ents.some((e) => e.type === 'ConfChange') ? ' +cc' : '';
-  return first === last ? `[${first.index}/t${first.term}${cc}]` : `[${first.index}/t${first.term}..${last.index}/t${last.term}${cc}]`;
+  return first === last
+    ? `[${first.index}/t${first.term}${cc}]`
+    : `[${first.index}/t${first.term}..${last.index}/t${last.term}${cc}]`;
 }
 
 export function describeReady(rd: Ready): string {

@@ -20,7 +20,17 @@
  *   only after committing an entry of its own term.
  * - ReadIndex: a ReadState's index is >= every index known committed when the read was requested.
  */
-import type { ConfState, Entry, HardState, Message, NodeId, RaftRole, RaftStatus, Ready, Snapshot } from '../../../../src/raft/index.js';
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  RaftRole,
+  RaftStatus,
+  Ready,
+  Snapshot,
+} from '../../../../src/raft/index.js';
 import { LogTrack } from './log-hash.js';
 
 /** A broken invariant (or a liveness failure): ends the run. */
@@ -161,9 +171,11 @@ export class Observer {
     if (commit > t.leaderCommitChecked) {
       // Raft §5.4.2 (figure 8): a leader commits only entries of its own term by counting replicas.
       const commitTerm = termAt(commit);
-      if (commitTerm !== term) this.fail(id, `leader of term ${term} advanced commit to ${commit}, an entry of term ${commitTerm}`);
+      if (commitTerm !== term)
+        this.fail(id, `leader of term ${term} advanced commit to ${commit}, an entry of term ${commitTerm}`);
       this.checkCommitDurable(id, [t.prevConfState, st.confState], t.leaderCommitChecked, commit, termAt);
-      for (let i = t.leaderCommitChecked + 1; i <= commit; i++) if (!this.commitTermOf.has(i)) this.commitTermOf.set(i, term);
+      for (let i = t.leaderCommitChecked + 1; i <= commit; i++)
+        if (!this.commitTermOf.has(i)) this.commitTermOf.set(i, term);
       t.leaderCommitChecked = commit;
     }
   }
@@ -183,22 +195,34 @@ export class Observer {
     const term = cur.term;
     const first = rd.entries[0];
     if (t.leaderTerm === term && first !== undefined && first.index !== t.log.last + 1) {
-      this.fail(id, `leader of term ${term} rewrote its log: Ready appends at ${first.index}, log ends at ${t.log.last}`);
+      this.fail(
+        id,
+        `leader of term ${term} rewrote its log: Ready appends at ${first.index}, log ends at ${t.log.last}`,
+      );
     }
     t.leaderTerm = term;
     // Membership rules, on the log as it will be once this Ready is persisted.
     const commit = cur.commit;
     const from = first?.index ?? Infinity;
-    const ccs = [...t.log.ccIndexes.filter((i) => i < from), ...rd.entries.filter((e) => e.type === 'ConfChange').map((e) => e.index)];
+    const ccs = [
+      ...t.log.ccIndexes.filter((i) => i < from),
+      ...rd.entries.filter((e) => e.type === 'ConfChange').map((e) => e.index),
+    ];
     const uncommitted = ccs.filter((i) => i > commit);
     if (uncommitted.length > 1) {
-      this.fail(id, `leader has ${uncommitted.length} uncommitted conf changes (at ${uncommitted.join(', ')}), commit ${commit}`);
+      this.fail(
+        id,
+        `leader has ${uncommitted.length} uncommitted conf changes (at ${uncommitted.join(', ')}), commit ${commit}`,
+      );
     }
     for (const e of rd.entries) {
       if (e.type !== 'ConfChange' || e.term !== term) continue;
       const commitTerm = commit <= t.log.last ? t.log.get(commit)?.term : undefined;
       if (commitTerm !== undefined && commitTerm !== term) {
-        this.fail(id, `leader appended conf change ${e.index} in term ${term} before committing an entry of its term (commit ${commit} has term ${commitTerm})`);
+        this.fail(
+          id,
+          `leader appended conf change ${e.index} in term ${term} before committing an entry of its term (commit ${commit} has term ${commitTerm})`,
+        );
       }
     }
   }
@@ -234,7 +258,10 @@ export class Observer {
       this.recordVote(m.to, id, m.term);
       const d = t.durableHs;
       if (!(d.term > m.term || (d.term === m.term && d.vote === m.to))) {
-        this.fail(id, `granted vote to ${m.to} in term ${m.term} before it was durable (durable term ${d.term} vote ${d.vote})`);
+        this.fail(
+          id,
+          `granted vote to ${m.to} in term ${m.term} before it was durable (durable term ${d.term} vote ${d.vote})`,
+        );
       }
     }
     if (m.type === 'AppResp' && !m.reject && m.index > t.log.last) {
@@ -246,18 +273,27 @@ export class Observer {
   onApply(id: NodeId, e: Entry): void {
     const t = this.track(id);
     if (e.index !== t.lastApplied + 1) {
-      this.fail(id, `applies index ${e.index} after ${t.lastApplied} (${e.index <= t.lastApplied ? 'applied twice' : 'gap'})`);
+      this.fail(
+        id,
+        `applies index ${e.index} after ${t.lastApplied} (${e.index <= t.lastApplied ? 'applied twice' : 'gap'})`,
+      );
     }
     const mine = t.log.get(e.index);
     if (mine === undefined || mine.term !== e.term) {
-      this.fail(id, `applies ${e.index}/t${e.term} which is not in its durable log (has ${mine ? `t${mine.term}` : 'nothing'})`);
+      this.fail(
+        id,
+        `applies ${e.index}/t${e.term} which is not in its durable log (has ${mine ? `t${mine.term}` : 'nothing'})`,
+      );
     }
     const prev = this.committed.get(e.index);
     if (prev === undefined) {
       this.committed.set(e.index, { term: e.term, h: mine!.h });
       if (e.index > this.maxCommittedIndex) this.maxCommittedIndex = e.index;
     } else if (prev.term !== e.term || prev.h !== mine!.h) {
-      this.fail(id, `State Machine Safety: applies ${e.index}/t${e.term} but ${e.index}/t${prev.term} was applied elsewhere (or logs differ before it)`);
+      this.fail(
+        id,
+        `State Machine Safety: applies ${e.index}/t${e.term} but ${e.index}/t${prev.term} was applied elsewhere (or logs differ before it)`,
+      );
     }
     t.lastApplied = e.index;
     this.stats.applied++;
@@ -335,7 +371,10 @@ export class Observer {
     if (c === undefined) return;
     const mine = t.log.get(upTo);
     if (mine === undefined || mine.h !== c.h) {
-      this.fail(id, `Leader Completeness: leader in term ${t.leaderTerm} lacks committed entry ${upTo}/t${c.term} (its log ends at ${t.log.last})`);
+      this.fail(
+        id,
+        `Leader Completeness: leader in term ${t.leaderTerm} lacks committed entry ${upTo}/t${c.term} (its log ends at ${t.log.last})`,
+      );
     }
   }
 
@@ -348,7 +387,8 @@ export class Observer {
       const key = `${e.index}:${e.term}`;
       const g = this.globalH.get(key);
       if (g === undefined) this.globalH.set(key, h);
-      else if (g !== h) this.fail(id, `Log Matching: entry ${e.index}/t${e.term} differs from another node's (or their prefixes do)`);
+      else if (g !== h)
+        this.fail(id, `Log Matching: entry ${e.index}/t${e.term} differs from another node's (or their prefixes do)`);
     });
   }
 

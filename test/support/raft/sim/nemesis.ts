@@ -14,15 +14,7 @@ import type { SimNode } from './sim-node.js';
 import type { Trace } from './trace.js';
 
 export type FaultKind =
-  | 'partition'
-  | 'isolateLeader'
-  | 'bridge'
-  | 'oneWay'
-  | 'flakyLink'
-  | 'crash'
-  | 'powerLoss'
-  | 'pause'
-  | 'slowDisk';
+  'partition' | 'isolateLeader' | 'bridge' | 'oneWay' | 'flakyLink' | 'crash' | 'powerLoss' | 'pause' | 'slowDisk';
 
 export interface FaultProfile {
   readonly name: string;
@@ -79,11 +71,15 @@ export class Nemesis {
 
   private scheduleNext(): void {
     const gap = this.rng.exp(this.profile.meanGapEt * this.etMs);
-    this.target.queue.after(gap, () => 'nemesis tick', () => {
-      if (!this.active) return;
-      this.act();
-      this.scheduleNext();
-    });
+    this.target.queue.after(
+      gap,
+      () => 'nemesis tick',
+      () => {
+        if (!this.active) return;
+        this.act();
+        this.scheduleNext();
+      },
+    );
   }
 
   private act(): void {
@@ -95,7 +91,8 @@ export class Nemesis {
     const t = this.target;
     const nodes = t.liveNodes();
     const ids = nodes.map((n) => n.id);
-    const note = (what: string): void => t.trace.add(t.queue.now, () => `nemesis: ${what} for ${duration.toFixed(0)}ms`);
+    const note = (what: string): void =>
+      t.trace.add(t.queue.now, () => `nemesis: ${what} for ${duration.toFixed(0)}ms`);
     switch (kind) {
       case 'partition': {
         const shuffled = this.rng.shuffle(ids);
@@ -135,14 +132,23 @@ export class Nemesis {
       case 'flakyLink': {
         if (ids.length < 2) return;
         const [a, b] = this.rng.shuffle(ids) as [NodeId, NodeId];
-        const p: LinkParams = { drop: this.rng.between(0.3, 0.9), duplicate: 0.1, delayMin: 1, delayMean: this.rng.between(2, 20) };
+        const p: LinkParams = {
+          drop: this.rng.between(0.3, 0.9),
+          duplicate: 0.1,
+          delayMin: 1,
+          delayMean: this.rng.between(2, 20),
+        };
         t.net.setLink(a, b, p);
         t.net.setLink(b, a, p);
         note(`flaky link n${a}↔n${b} drop ${p.drop.toFixed(2)}`);
-        t.queue.after(duration, () => `nemesis: flaky link n${a}↔n${b} ends`, () => {
-          t.net.clearLink(a, b);
-          t.net.clearLink(b, a);
-        });
+        t.queue.after(
+          duration,
+          () => `nemesis: flaky link n${a}↔n${b} ends`,
+          () => {
+            t.net.clearLink(a, b);
+            t.net.clearLink(b, a);
+          },
+        );
         return;
       }
       case 'crash':
@@ -150,10 +156,16 @@ export class Nemesis {
         const n = this.pickForDowntime(nodes);
         if (n === undefined) return;
         const lost = n.crash(kind === 'powerLoss');
-        note(`${kind === 'powerLoss' ? 'power loss' : 'crash'} n${n.id}${lost > 0 ? ` (${lost} unsynced writes lost)` : ''}`);
-        t.queue.after(duration, () => `nemesis: restart n${n.id}`, () => {
-          if (this.active) n.restart();
-        });
+        note(
+          `${kind === 'powerLoss' ? 'power loss' : 'crash'} n${n.id}${lost > 0 ? ` (${lost} unsynced writes lost)` : ''}`,
+        );
+        t.queue.after(
+          duration,
+          () => `nemesis: restart n${n.id}`,
+          () => {
+            if (this.active) n.restart();
+          },
+        );
         return;
       }
       case 'pause': {
@@ -161,18 +173,26 @@ export class Nemesis {
         if (n === undefined) return;
         n.pause();
         note(`pause n${n.id}`);
-        t.queue.after(duration, () => `nemesis: resume n${n.id}`, () => {
-          if (this.active) n.resume();
-        });
+        t.queue.after(
+          duration,
+          () => `nemesis: resume n${n.id}`,
+          () => {
+            if (this.active) n.resume();
+          },
+        );
         return;
       }
       case 'slowDisk': {
         const n = this.rng.pick(nodes);
         n.diskSlowdown = this.rng.between(5, 40);
         note(`slow disk n${n.id} ×${n.diskSlowdown.toFixed(0)}`);
-        t.queue.after(duration, () => `nemesis: disk n${n.id} normal`, () => {
-          n.diskSlowdown = 1;
-        });
+        t.queue.after(
+          duration,
+          () => `nemesis: disk n${n.id} normal`,
+          () => {
+            n.diskSlowdown = 1;
+          },
+        );
         return;
       }
     }
@@ -194,8 +214,12 @@ export class Nemesis {
     t.net.clearBlocks();
     apply();
     const epoch = ++this.partitionEpoch;
-    t.queue.after(duration, () => 'nemesis: partition heals', () => {
-      if (epoch === this.partitionEpoch) t.net.clearBlocks();
-    });
+    t.queue.after(
+      duration,
+      () => 'nemesis: partition heals',
+      () => {
+        if (epoch === this.partitionEpoch) t.net.clearBlocks();
+      },
+    );
   }
 }

@@ -54,17 +54,25 @@ export class Operator {
       this.retiring.add(cc.nodeId);
       const t = this.target;
       const delay = this.rng.between(0, 2) * this.etMs;
-      t.queue.after(delay, () => `operator: retire n${cc.nodeId}`, () => t.retireNode(cc.nodeId));
+      t.queue.after(
+        delay,
+        () => `operator: retire n${cc.nodeId}`,
+        () => t.retireNode(cc.nodeId),
+      );
     }
     void node;
   }
 
   private scheduleNext(): void {
-    this.target.queue.after(this.rng.between(1, 5) * this.etMs, () => 'operator tick', () => {
-      if (!this.active) return;
-      this.act();
-      this.scheduleNext();
-    });
+    this.target.queue.after(
+      this.rng.between(1, 5) * this.etMs,
+      () => 'operator tick',
+      () => {
+        if (!this.active) return;
+        this.act();
+        this.scheduleNext();
+      },
+    );
   }
 
   private act(): void {
@@ -86,7 +94,10 @@ export class Operator {
     const cc = this.chooseChange(leader);
     if (cc === undefined) return;
     const r = leader.act((raw) => raw.proposeConfChange(cc));
-    t.trace.add(t.queue.now, () => `operator: propose ${cc.type} n${cc.nodeId} on n${leader.id}: ${r?.ok ? 'ok' : JSON.stringify(r)}`);
+    t.trace.add(
+      t.queue.now,
+      () => `operator: propose ${cc.type} n${cc.nodeId} on n${leader.id}: ${r?.ok ? 'ok' : JSON.stringify(r)}`,
+    );
     if (r?.ok) {
       this.pending = { cc, since: t.queue.now };
       this.stats.proposed++;

@@ -10,7 +10,14 @@ import type { SimConfig } from './simulation.js';
 const MILD: LinkParams = { drop: 0.01, duplicate: 0.01, delayMin: 0.5, delayMean: 2 };
 
 export const PROFILES: readonly FaultProfile[] = [
-  { name: 'calm', link: { drop: 0, duplicate: 0, delayMin: 0.5, delayMean: 1 }, meanGapEt: 0, weights: {}, membership: false, transfers: false },
+  {
+    name: 'calm',
+    link: { drop: 0, duplicate: 0, delayMin: 0.5, delayMean: 1 },
+    meanGapEt: 0,
+    weights: {},
+    membership: false,
+    transfers: false,
+  },
   {
     name: 'lossy',
     link: { drop: 0.12, duplicate: 0.08, delayMin: 0.5, delayMean: 6 },
@@ -47,7 +54,17 @@ export const PROFILES: readonly FaultProfile[] = [
     name: 'chaos',
     link: { drop: 0.05, duplicate: 0.03, delayMin: 0.5, delayMean: 4 },
     meanGapEt: 1.5,
-    weights: { partition: 2, isolateLeader: 2, bridge: 1, oneWay: 2, flakyLink: 1, crash: 2, powerLoss: 2, pause: 2, slowDisk: 1 },
+    weights: {
+      partition: 2,
+      isolateLeader: 2,
+      bridge: 1,
+      oneWay: 2,
+      flakyLink: 1,
+      crash: 2,
+      powerLoss: 2,
+      pause: 2,
+      slowDisk: 1,
+    },
     membership: true,
     transfers: true,
   },

@@ -11,14 +11,33 @@
  * volatile state and restarts from its disk.
  */
 import { RawNode, decodeConfChange } from '../../../../src/raft/index.js';
-import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, RaftStatus, Ready, ReadState, SoftState } from '../../../../src/raft/index.js';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  RaftStatus,
+  Ready,
+  ReadState,
+  SoftState,
+} from '../../../../src/raft/index.js';
 import type { RaftLogger } from '../../../../src/raft/index.js';
 import type { KvInput, KvOutput } from '../../../support/lincheck/index.js';
 import { describeMessage, describeReady } from './describe.js';
 import type { SimDisk } from './disk.js';
 import type { EventQueue } from './event-queue.js';
 import { SimFailure, type Observer } from './invariants.js';
-import { applyCommand, encodeCommand, readKey, requestKey, restoreSm, snapshotSm, type SmImage } from './kv-state-machine.js';
+import {
+  applyCommand,
+  encodeCommand,
+  readKey,
+  requestKey,
+  restoreSm,
+  snapshotSm,
+  type SmImage,
+} from './kv-state-machine.js';
 import type { SimRandom } from './random.js';
 import { SimLogStorage } from './sim-log-storage.js';
 import type { Trace } from './trace.js';
@@ -108,7 +127,10 @@ export class SimNode {
   /** Whether the current event took a Ready (else, with none outstanding, nothing changed). */
   private tookReady = false;
   /** Soft and hard state as of the last Ready (what the runtime was told). */
-  private published: { soft: SoftState; hard: HardState } = { soft: { lead: 0, role: 'Follower' }, hard: { term: 0, vote: 0, commit: 0 } };
+  private published: { soft: SoftState; hard: HardState } = {
+    soft: { lead: 0, role: 'Follower' },
+    hard: { term: 0, vote: 0, commit: 0 },
+  };
   private deferred: (() => void)[] = [];
   private pendingWrites = new Map<string, PendingWrite>();
   /** Proposed payloads → request key (the core keeps the payload's identity in its entries). */
@@ -228,7 +250,10 @@ export class SimNode {
     // A received snapshot may be durable while the state machine's restore was lost (power loss).
     const snap = img.log.snapshot();
     if (snap.meta.index > img.sm.applied) {
-      this.disk.complete({ sync: true, apply: (i) => restoreSm(i.sm, snap.data, snap.meta.index, snap.meta.confState) });
+      this.disk.complete({
+        sync: true,
+        apply: (i) => restoreSm(i.sm, snap.data, snap.meta.index, snap.meta.confState),
+      });
     }
     const applied = o.resumeFromSmApplied ? img.sm.applied : snap.meta.index;
     this.raw = new RawNode({
@@ -285,7 +310,11 @@ export class SimNode {
     if (req.op.kind === 'get') {
       if (this.env.options.unsafeLocalReads) {
         // BROKEN on purpose: a leader that may be deposed serves from local state.
-        if (isLeader) this.env.reply(this.id, req, { kind: 'done', output: { kind: 'value', value: readKey(this.disk.view.sm, req.op.key) } });
+        if (isLeader)
+          this.env.reply(this.id, req, {
+            kind: 'done',
+            output: { kind: 'value', value: readKey(this.disk.view.sm, req.op.key) },
+          });
         else this.env.reply(this.id, req, { kind: 'notLeader', hint: st.softState.lead });
         return;
       }
@@ -305,7 +334,11 @@ export class SimNode {
     const data = encodeCommand({ c: req.client, s: req.seq, op: req.op });
     const r = this.raw.propose(data);
     if (!r.ok) {
-      this.env.reply(this.id, req, r.reason === 'NotLeader' ? { kind: 'notLeader', hint: r.leaderHint } : { kind: 'retry', why: r.detail });
+      this.env.reply(
+        this.id,
+        req,
+        r.reason === 'NotLeader' ? { kind: 'notLeader', hint: r.leaderHint } : { kind: 'retry', why: r.detail },
+      );
       return;
     }
     if (this.env.options.unsafeAckOnPropose && req.op.kind === 'put') {
@@ -383,7 +416,10 @@ export class SimNode {
     if (snap !== undefined) {
       this.env.observer.onApplySnapshot(this.id, snap);
       this.snapshotsInstalled++;
-      this.disk.complete({ sync: false, apply: (img) => restoreSm(img.sm, snap.data, snap.meta.index, snap.meta.confState) });
+      this.disk.complete({
+        sync: false,
+        apply: (img) => restoreSm(img.sm, snap.data, snap.meta.index, snap.meta.confState),
+      });
       this.lastSnapshotIndex = snap.meta.index;
       for (const [k, p] of this.pendingWrites) {
         if (p.index >= 0 && p.index <= snap.meta.index) {
@@ -411,7 +447,11 @@ export class SimNode {
       const conf = confStates.get(e.index);
       if (conf !== undefined) {
         const { cc, cs } = conf;
-        this.env.trace.add(this.env.queue.now, () => `n${this.id} conf ${cc.type} ${cc.nodeId} at ${e.index} → voters=(${cs.voters.join(' ')}) learners=(${cs.learners.join(' ')})`);
+        this.env.trace.add(
+          this.env.queue.now,
+          () =>
+            `n${this.id} conf ${cc.type} ${cc.nodeId} at ${e.index} → voters=(${cs.voters.join(' ')}) learners=(${cs.learners.join(' ')})`,
+        );
         this.env.onConfChangeApplied(this, cc, e.index, cs);
         return;
       }
@@ -421,7 +461,11 @@ export class SimNode {
       const p = this.pendingWrites.get(key);
       if (p === undefined || p.index !== e.index) return;
       this.pendingWrites.delete(key);
-      this.env.reply(this.id, p.req, p.term === e.term ? { kind: 'done', output: res.result } : { kind: 'retry', why: 'entry overwritten' });
+      this.env.reply(
+        this.id,
+        p.req,
+        p.term === e.term ? { kind: 'done', output: res.result } : { kind: 'retry', why: 'entry overwritten' },
+      );
     });
     // Proposals whose index was taken by another entry.
     const last = ents[ents.length - 1]!.index;
@@ -495,7 +539,13 @@ export class SimNode {
       const now = this.env.queue.now;
       this.env.trace.add(now, () => `n${this.id} ${level} ${msg} ${JSON.stringify(obj)}`);
     };
-    return { debug: () => undefined, info: line('INFO'), warn: line('WARN'), error: line('ERROR') };
+    return {
+      debug: () => undefined,
+      info: line('INFO'),
+      warn: line('WARN'),
+      error: line('ERROR'),
+      isLevelEnabled: (level) => level !== 'debug',
+    };
   }
 }
 
@@ -503,7 +553,11 @@ export class SimNode {
  * One committed entry on the state machine image. Entries at or below its applied index are
  * skipped (re-delivered after a restart); anything else must be the next index.
  */
-function applyEntry(sm: SmImage, e: Entry, cs: ConfState | undefined): { c: number; s: number; result: KvOutput } | undefined {
+function applyEntry(
+  sm: SmImage,
+  e: Entry,
+  cs: ConfState | undefined,
+): { c: number; s: number; result: KvOutput } | undefined {
   if (e.index <= sm.applied) return undefined;
   if (e.index !== sm.applied + 1) {
     throw new SimFailure(`state machine at ${sm.applied} asked to apply ${e.index} (gap)`);

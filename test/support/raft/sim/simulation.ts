@@ -57,6 +57,8 @@ export interface SimResult {
   readonly history: readonly KvOperation[];
   readonly events: number;
   readonly virtualMs: number;
+  /** Time from heal to convergence (ms of virtual time); undefined when it never converged. */
+  readonly convergedMs: number | undefined;
 }
 
 export class Simulation implements NemesisTarget, OperatorTarget {
@@ -87,8 +89,13 @@ export class Simulation implements NemesisTarget, OperatorTarget {
     this.trace = new Trace(config.traceLines, config.fullTrace ? { seed: config.seed } : undefined);
     this.observer = new Observer(config.powerLoss);
     this.etMs = config.node.electionTick * config.tickMs;
-    this.net = new SimNetwork(this.queue, this.rng.fork('net'), this.trace, (m) => this.deliver(m), config.profile.link, (m, delivered) =>
-      this.report(m, delivered),
+    this.net = new SimNetwork(
+      this.queue,
+      this.rng.fork('net'),
+      this.trace,
+      (m) => this.deliver(m),
+      config.profile.link,
+      (m, delivered) => this.report(m, delivered),
     );
     this.env = {
       queue: this.queue,
@@ -166,11 +173,15 @@ export class Simulation implements NemesisTarget, OperatorTarget {
       const deadline = this.healedAt + livenessMs;
       this.runUntil(deadline);
       if (this.stopAt === Infinity) {
-        throw new SimFailure(`liveness: not converged ${((deadline - this.healedAt) / this.etMs).toFixed(0)} election timeouts after heal: ${this.livenessProblem}`);
+        throw new SimFailure(
+          `liveness: not converged ${((deadline - this.healedAt) / this.etMs).toFixed(0)} election timeouts after heal: ${this.livenessProblem}`,
+        );
       }
       const lin = checkOperations(kvModel, this.history);
       if (!lin.ok) {
-        throw new SimFailure(`linearizability: ${lin.reason === 'Timeout' ? lin.explanation : `history of ${this.history.length} ops is not linearizable\n${lin.explanation}`}`);
+        throw new SimFailure(
+          `linearizability: ${lin.reason === 'Timeout' ? lin.explanation : `history of ${this.history.length} ops is not linearizable\n${lin.explanation}`}`,
+        );
       }
       return this.result(undefined);
     } catch (err) {
@@ -192,7 +203,8 @@ export class Simulation implements NemesisTarget, OperatorTarget {
   waitFor(what: string, pred: () => boolean, timeoutMs: number): void {
     const end = this.queue.now + timeoutMs;
     while (!pred()) {
-      if (this.queue.peekTime() > end) throw new SimFailure(`scenario: timed out after ${timeoutMs}ms waiting for ${what}`);
+      if (this.queue.peekTime() > end)
+        throw new SimFailure(`scenario: timed out after ${timeoutMs}ms waiting for ${what}`);
       const ev = this.queue.pop()!;
       this.events++;
       this.trace.add(ev.time, ev.what);
@@ -212,7 +224,8 @@ export class Simulation implements NemesisTarget, OperatorTarget {
     this.probes.set(id, (reply) => {
       if (handle.reply !== undefined) return;
       handle.reply = reply;
-      if (reply.kind === 'done') this.history.push({ clientId: id, input: op, call, return: this.queue.now, output: reply.output });
+      if (reply.kind === 'done')
+        this.history.push({ clientId: id, input: op, call, return: this.queue.now, output: reply.output });
     });
     this.sendToNode(to, { client: id, seq: 1, attempt: 1, op });
     return handle;
@@ -266,7 +279,8 @@ export class Simulation implements NemesisTarget, OperatorTarget {
       const n = this.nodes.get(id);
       if (n === undefined || n.state !== 'up') return `member n${id} is ${n?.state ?? 'missing'}`;
       const s = n.status;
-      if (s.hardState.term !== term || s.softState.lead !== l.id) return `n${id} at term ${s.hardState.term} follows n${s.softState.lead}, leader n${l.id} term ${term}`;
+      if (s.hardState.term !== term || s.softState.lead !== l.id)
+        return `n${id} at term ${s.hardState.term} follows n${s.softState.lead}, leader n${l.id} term ${term}`;
       if (n.disk.view.sm.applied !== commit) return `n${id} applied ${n.disk.view.sm.applied} of ${commit}`;
       if (smFingerprint(n.disk.view.sm) !== fp) return `n${id} state differs from leader n${l.id} at ${commit}`;
     }
@@ -329,14 +343,21 @@ export class Simulation implements NemesisTarget, OperatorTarget {
       type: EntryType.ConfChange,
       data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: v, context: new Uint8Array(0) }),
     }));
-    const hardState = entries.length > 0 ? { term: 1, vote: 0, commit: entries.length } : { term: 0, vote: 0, commit: 0 };
-    const disk = new SimDisk({ log: new MemoryLogStorage({ snapshot, hardState, entries }), sm: emptySm(empty) }, this.config.powerLoss);
+    const hardState =
+      entries.length > 0 ? { term: 1, vote: 0, commit: entries.length } : { term: 0, vote: 0, commit: 0 };
+    const disk = new SimDisk(
+      { log: new MemoryLogStorage({ snapshot, hardState, entries }), sm: emptySm(empty) },
+      this.config.powerLoss,
+    );
     this.observer.addNode(id, hardState, snapshot, entries);
     const nrng = this.rng.fork(`node-${id}`);
     const skew = 1 + nrng.between(-this.config.maxTickSkew, this.config.maxTickSkew);
     const node = new SimNode(id, disk, this.env, nrng, skew);
     this.nodes.set(id, node);
-    this.trace.add(this.queue.now, () => `n${id} created${initialVoters.length > 0 ? ` bootstrap voters=(${initialVoters.join(' ')})` : ' empty'}`);
+    this.trace.add(
+      this.queue.now,
+      () => `n${id} created${initialVoters.length > 0 ? ` bootstrap voters=(${initialVoters.join(' ')})` : ' empty'}`,
+    );
     const interval = this.config.tickMs * skew;
     const tick = (): void => {
       if (node.state === 'removed') return;
@@ -363,9 +384,13 @@ export class Simulation implements NemesisTarget, OperatorTarget {
     const incarnation = this.sentBy.get(m);
     if (sender === undefined || incarnation === undefined) return;
     if (m.type === 'Snap') {
-      this.queue.after(delivered ? 1 : this.etMs, () => `n${m.from} snapshot report ${m.to} ${delivered ? 'ok' : 'failed'}`, () => {
-        sender.transportReport(incarnation, (raw) => raw.reportSnapshot(m.to, delivered));
-      });
+      this.queue.after(
+        delivered ? 1 : this.etMs,
+        () => `n${m.from} snapshot report ${m.to} ${delivered ? 'ok' : 'failed'}`,
+        () => {
+          sender.transportReport(incarnation, (raw) => raw.reportSnapshot(m.to, delivered));
+        },
+      );
     } else if (!delivered) {
       sender.transportReport(incarnation, (raw) => raw.reportUnreachable(m.to));
     }
@@ -376,16 +401,22 @@ export class Simulation implements NemesisTarget, OperatorTarget {
   }
 
   private sendToNode(to: NodeId, req: ClientRequest): void {
-    this.queue.after(this.clientDelay(), () => `n${to} client request c${req.client} seq ${req.seq}/${req.attempt}`, () =>
-      this.nodes.get(to)?.request(req),
+    this.queue.after(
+      this.clientDelay(),
+      () => `n${to} client request c${req.client} seq ${req.seq}/${req.attempt}`,
+      () => this.nodes.get(to)?.request(req),
     );
   }
 
   private replyToClient(node: NodeId, req: ClientRequest, reply: ClientReply): void {
-    this.queue.after(this.clientDelay(), () => `c${req.client} reply`, () => {
-      this.clients.get(req.client)?.onReply(node, req, reply);
-      this.probes.get(req.client)?.(reply);
-    });
+    this.queue.after(
+      this.clientDelay(),
+      () => `c${req.client} reply`,
+      () => {
+        this.clients.get(req.client)?.onReply(node, req, reply);
+        this.probes.get(req.client)?.(reply);
+      },
+    );
   }
 
   private result(err: unknown): SimResult {
@@ -398,9 +429,19 @@ export class Simulation implements NemesisTarget, OperatorTarget {
       `leaders ${o.leadersElected} applied ${o.applied} snaps ${o.snapshotsInstalled} ` +
       `cc ${this.operator.stats.applied}/${this.operator.stats.proposed} ` +
       `converged ${this.stopAt === Infinity ? '-' : `${(this.stopAt - this.healedAt).toFixed(0)}ms`}`;
-    const base = { seed: this.config.seed, summary, history: this.history, events: this.events, virtualMs: this.queue.now };
+    const base = {
+      seed: this.config.seed,
+      summary,
+      history: this.history,
+      events: this.events,
+      virtualMs: this.queue.now,
+      convergedMs: this.stopAt === Infinity ? undefined : this.stopAt - this.healedAt,
+    };
     if (err === undefined) return { ok: true, ...base };
-    const message = err instanceof Error ? `${err.name}: ${err.message}${err instanceof SimFailure ? '' : `\n${err.stack ?? ''}`}` : String(err);
+    const message =
+      err instanceof Error
+        ? `${err.name}: ${err.message}${err instanceof SimFailure ? '' : `\n${err.stack ?? ''}`}`
+        : String(err);
     return {
       ok: false,
       ...base,
