@@ -101,6 +101,7 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
     profile,
     clients: r.int(2, 6),
     keys: r.int(1, 5),
+    opDeadlineEt: r.pick([4, 8, 20, 20]),
     faultMs: faultEt * electionTick * tickMs,
     tickMs,
     maxTickSkew: r.between(0, 0.15),

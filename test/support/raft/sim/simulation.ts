@@ -32,6 +32,8 @@ export interface SimConfig {
   readonly profile: FaultProfile;
   readonly clients: number;
   readonly keys: number;
+  /** A client gives up on an operation after this many election timeouts (outcome unknown). */
+  readonly opDeadlineEt: number;
   /** Length of the fault phase (ms of virtual time). */
   readonly faultMs: number;
   readonly tickMs: number;
@@ -132,7 +134,7 @@ export class Simulation implements NemesisTarget, OperatorTarget {
           send: (to, req) => this.sendToNode(to, req),
           record: (op) => this.history.push(op),
           attemptTimeout: 2.5 * this.etMs,
-          opDeadline: 20 * this.etMs,
+          opDeadline: config.opDeadlineEt * this.etMs,
           thinkTime: (r) => r.exp(this.config.tickMs),
         },
         crng.fork(`c${c}`),
