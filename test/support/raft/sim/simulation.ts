@@ -438,6 +438,7 @@ export class Simulation implements NemesisTarget, OperatorTarget {
       events: this.events,
       virtualMs: this.queue.now,
       convergedMs: this.stopAt === Infinity ? undefined : this.stopAt - this.healedAt,
+      ...(this.trace.file !== undefined ? { traceFile: this.trace.file } : {}),
     };
     if (err === undefined) return { ok: true, ...base };
     const message =
@@ -449,7 +450,6 @@ export class Simulation implements NemesisTarget, OperatorTarget {
       ...base,
       failure: message,
       traceTail: this.trace.tail(),
-      ...(this.trace.file !== undefined ? { traceFile: this.trace.file } : {}),
     };
   }
 }
