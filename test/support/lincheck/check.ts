@@ -207,6 +207,6 @@ function describe<S, I, O>(model: Model<S, I, O>, op: Operation<I, O>): string {
   const what = model.describeOperation
     ? model.describeOperation(op.input, op.output)
     : `${JSON.stringify(op.input)} -> ${JSON.stringify(op.output)}`;
-  const ret = op.return === Infinity ? '∞' : String(op.return);
-  return `[client ${op.clientId}] ${what}  (call ${op.call}, return ${ret})`;
+  const t = (x: number): string => (x === Infinity ? '∞' : Number.isInteger(x) ? String(x) : x.toFixed(3));
+  return `[client ${op.clientId}] ${what}  (call ${t(op.call)}, return ${t(op.return)})`;
 }
