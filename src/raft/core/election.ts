@@ -56,14 +56,15 @@ export function stepTerm(r: Raft, m: Message): boolean {
 }
 
 /**
- * Leader stickiness (thesis §4.2.3): a server that heard from a leader within the minimum election
- * timeout neither grants votes nor bumps its term. Enforced for real votes with check-quorum
- * (etcd), and always for pre-votes (thesis §9.6). Leadership transfers override it.
+ * Leader stickiness (thesis §4.2.3, §9.6): with check-quorum, a server that heard from a leader
+ * within the minimum election timeout neither grants (pre-)votes nor bumps its term. As in etcd it
+ * needs check-quorum: only then does a leader that lost its quorum step down, so a leader that
+ * reaches a follower but not a quorum (an asymmetric partition) cannot block elections forever.
+ * Leadership transfers override it.
  */
 function inLease(r: Raft, m: Message): boolean {
-  if (bytesEqual(m.context, CAMPAIGN_TRANSFER)) return false;
-  const recentLeader = r.lead !== NONE && r.electionElapsed < r.electionTimeout;
-  return recentLeader && (r.checkQuorum || m.type === MessageType.PreVote);
+  if (!r.checkQuorum || bytesEqual(m.context, CAMPAIGN_TRANSFER)) return false;
+  return r.lead !== NONE && r.electionElapsed < r.electionTimeout;
 }
 
 function voteFields(r: Raft, m: Message): object {

@@ -40,6 +40,7 @@ class Sim {
   readonly leaders = new Map<number, number>(); // term → leader
   readonly committed = new Map<number, Entry>(); // index → first applied entry
   private proposals = 0;
+  readsAnswered = 0;
 
   constructor(
     readonly rng: Rng,
@@ -63,8 +64,15 @@ class Sim {
     return n;
   }
 
+  /** The leader of the highest term (a removed node may linger as a leader of an old term). */
   private leader(): Node | undefined {
-    return this.nodes.find((n) => n.rn.status().softState.role === RaftRole.Leader);
+    let best: Node | undefined;
+    for (const n of this.nodes) {
+      const st = n.rn.status();
+      if (st.softState.role !== RaftRole.Leader) continue;
+      if (best === undefined || st.hardState.term > best.rn.status().hardState.term) best = n;
+    }
+    return best;
   }
 
   /** One membership step on the leader: promote a learner, remove a voter, or add a learner. */
@@ -121,15 +129,16 @@ class Sim {
   step(): void {
     const r = this.rng();
     const n = this.pick(this.nodes);
-    if (r < 0.25) n.rn.tick();
+    if (r < 0.06) for (const x of this.nodes) x.rn.tick();
+    else if (r < 0.25) n.rn.tick();
     else if (r < 0.55) this.deliverOne();
     else if (r < 0.8) this.processReady(n, this.rng() < 0.02);
     else if (r < 0.88) {
       const target = this.rng() < 0.7 ? (this.leader() ?? n) : n;
       target.rn.propose(new TextEncoder().encode(`p${this.proposals++}`));
     } else if (r < 0.9) this.read(n);
-    else if (r < 0.91) this.partition();
-    else if (r < 0.925) this.groups = undefined;
+    else if (r < 0.905) this.partition();
+    else if (r < 0.9065) this.groups = undefined;
     else if (r < 0.93) n.rn.transferLeader(this.pick(VOTERS));
     else if (r < 0.935) this.restart(n);
     else if (r < 0.94) this.changeMembership();
@@ -141,12 +150,21 @@ class Sim {
   /** ReadIndex safety: the answer covers every write committed before the read was issued. */
   private readonly reads = new Map<number, number>(); // read id → max commit when issued
   private read(n: Node): void {
+    // Half the reads go to a node that believes it leads (perhaps a deposed one).
+    const leaders = this.nodes.filter((x) => x.rn.status().softState.role === RaftRole.Leader);
+    if (leaders.length > 0 && this.rng() < 0.5) n = this.pick(leaders);
     const id = this.reads.size + 1;
     this.reads.set(id, this.maxCommitted());
     n.rn.readIndex(new Uint8Array(new Uint32Array([id]).buffer));
   }
 
   private partition(): void {
+    const leader = this.leader();
+    if (leader !== undefined && this.rng() < 0.5) {
+      // Cut the leader off with the majority on the other side: the classic stale-leader case.
+      this.groups = [[leader.id], this.nodes.map((n) => n.id).filter((id) => id !== leader.id)];
+      return;
+    }
     const shuffled = this.nodes.map((n) => n.id).sort(() => this.rng() - 0.5);
     const cut = 1 + Math.floor(this.rng() * (shuffled.length - 1));
     this.groups = [shuffled.slice(0, cut), shuffled.slice(cut)];
@@ -187,6 +205,7 @@ class Sim {
       // What the leader sends to a laggard: the state (and membership) at the applied index.
       n.storage.createSnapshot(n.applied, n.rn.status().confState, new Uint8Array(0));
     }
+    if (process.env.FUZZ_STATS) this.readsAnswered += rd.readStates.length;
     for (const rs of rd.readStates) {
       const issued = this.reads.get(new Uint32Array(rs.requestCtx.slice().buffer)[0]!)!;
       assert.ok(rs.index >= issued, `seed ${this.seed}: read index ${rs.index} misses commit ${issued}`);
@@ -280,7 +299,7 @@ describe('src/raft/core', () => {
         sim.converge();
         assert.ok(sim.committed.size > 0, `seed ${seed}: nothing committed`);
         if (process.env.FUZZ_STATS)
-          console.log(seed, sim.committed.size, sim.leaders.size, Math.max(...sim.leaders.keys()));
+          console.log(seed, sim.committed.size, sim.leaders.size, Math.max(...sim.leaders.keys()), sim.readsAnswered);
       }
     }).timeout(0);
   });
