@@ -188,7 +188,6 @@ export class Observer {
     if (!rd.mustSync && (rd.entries.length > 0 || rd.snapshot !== undefined || termOrVote)) {
       this.fail(id, 'Ready with entries, a snapshot or a term/vote change is not marked mustSync');
     }
-    if (hs !== undefined && hs.vote !== 0) this.recordVote(hs.vote, id, hs.term);
     t.readyWasLeader = role === 'Leader';
     t.readyMaxCommitted = this.maxCommittedIndex;
     if (!t.readyWasLeader) return;
@@ -236,6 +235,8 @@ export class Observer {
     }
     this.appendChecked(id, t.log, rd.entries);
     if (rd.hardState !== undefined) {
+      // A vote counts once durable: one whose write was lost in a crash never left the node.
+      if (rd.hardState.vote !== 0) this.recordVote(rd.hardState.vote, id, rd.hardState.term);
       t.persistedHs = rd.hardState;
       if (synced || !this.powerLoss) {
         t.durableHs = rd.hardState;

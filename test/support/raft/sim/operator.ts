@@ -1,6 +1,7 @@
 /**
  * The operator: membership changes and leadership transfers during a run, the way the cluster
- * layer will issue them. One change at a time: add a learner (a brand-new node id, never reused),
+ * layer will issue them. One change at a time (mostly; sometimes a second is proposed while one
+ * is pending, which the core must refuse): add a learner (a brand-new node id, never reused),
  * promote a caught-up learner, remove a voter (possibly the leader) or a learner, keeping the
  * voter count within [minVoters, maxVoters]. A node whose removal is applied anywhere is stopped
  * for good shortly after. Proposals go to the current leader; a refused or lost one is retried on a
@@ -90,7 +91,10 @@ export class Operator {
       return;
     }
     if (!this.opts.membership) return;
-    if (this.pending !== undefined && t.queue.now - this.pending.since < 10 * this.etMs) return;
+    // Usually one change at a time; sometimes impatient, so the core's own guard (one unapplied
+    // change at most) is exercised too.
+    const impatient = this.rng.chance(0.3);
+    if (!impatient && this.pending !== undefined && t.queue.now - this.pending.since < 10 * this.etMs) return;
     const cc = this.chooseChange(leader);
     if (cc === undefined) return;
     const r = leader.act((raw) => raw.proposeConfChange(cc));

@@ -375,9 +375,12 @@ export class SimNode {
       const latency = rd.mustSync ? this.env.options.syncLatency(this.rng) * this.diskSlowdown : 0.01;
       this.env.queue.after(
         latency,
-        () => `n${this.id} persisted`,
+        () => `n${this.id} write completes`,
         () => {
-          if (inc !== this.incarnation) return; // crashed before the write completed: lost
+          if (inc !== this.incarnation) {
+            this.env.trace.add(this.env.queue.now, () => `n${this.id} write lost (crashed before it completed)`);
+            return;
+          }
           this.whenRunnable(() => {
             this.finishReady(rd, late, true);
             this.pump();
