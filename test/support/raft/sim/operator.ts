@@ -95,18 +95,23 @@ export class Operator {
     // change at most) is exercised too.
     const impatient = this.rng.chance(0.3);
     if (!impatient && this.pending !== undefined && t.queue.now - this.pending.since < 10 * this.etMs) return;
-    const cc = this.chooseChange(leader);
-    if (cc === undefined) return;
-    const r = leader.act((raw) => raw.proposeConfChange(cc));
-    t.trace.add(
-      t.queue.now,
-      () => `operator: propose ${cc.type} n${cc.nodeId} on n${leader.id}: ${r?.ok ? 'ok' : JSON.stringify(r)}`,
-    );
-    if (r?.ok) {
-      this.pending = { cc, since: t.queue.now };
-      this.stats.proposed++;
-    } else if (cc.type === ConfChangeType.AddLearner) {
-      t.retireNode(cc.nodeId); // never became a member
+    // Impatient: sometimes a second change right behind the first, which the core must refuse
+    // while the first is unapplied.
+    const count = impatient && this.rng.chance(0.5) ? 2 : 1;
+    for (let k = 0; k < count; k++) {
+      const cc = this.chooseChange(leader);
+      if (cc === undefined) return;
+      const r = leader.act((raw) => raw.proposeConfChange(cc));
+      t.trace.add(
+        t.queue.now,
+        () => `operator: propose ${cc.type} n${cc.nodeId} on n${leader.id}: ${r?.ok ? 'ok' : JSON.stringify(r)}`,
+      );
+      if (r?.ok) {
+        this.pending = { cc, since: t.queue.now };
+        this.stats.proposed++;
+      } else if (cc.type === ConfChangeType.AddLearner) {
+        t.retireNode(cc.nodeId); // never became a member
+      }
     }
   }
 
