@@ -15,7 +15,7 @@ function firstCaught(overrides: ConfigOverrides, maxSeeds: number): { seed: numb
 }
 
 // Replaying one seed (SEED=<n>) runs only that seed.
-if (process.env.SEED === undefined) {
+if (!process.env.SEED) {
   describe('test/sim/raft (broken variants are caught)', () => {
     it("flags reads served from a possibly deposed leader's local state", () => {
       // Without check-quorum an isolated leader keeps believing it leads, so stale reads happen.

@@ -12,12 +12,13 @@ import type { SimNode } from '../../support/raft/sim/sim-node.js';
 
 function scenario(
   seed: number,
-  o: ConfigOverrides & { snapshotEvery?: number; trailing?: number; clients?: number } = {},
+  o: ConfigOverrides & { snapshotEvery?: number; trailing?: number; clients?: number; powerLoss?: boolean } = {},
 ): Simulation {
   const base = configForSeed(seed, { profile: 'calm', ...o });
   const config: SimConfig = {
     ...base,
     clients: o.clients ?? 3,
+    powerLoss: o.powerLoss ?? base.powerLoss,
     keys: 2,
     maxTickSkew: 0.05,
     node: {
@@ -56,7 +57,7 @@ function drive(sim: Simulation, body: () => void): SimResult {
 }
 
 // Replaying one seed (SEED=<n>) runs only that seed.
-if (process.env.SEED === undefined) {
+if (!process.env.SEED) {
   describe('test/sim/raft (scenarios)', () => {
     it('§5.4.2 survives figure-8 style churn: leaders that replicate to a minority, then crash', () => {
       for (const seed of [11, 12, 13]) {
@@ -143,6 +144,21 @@ if (process.env.SEED === undefined) {
           () => (sim.leader()?.status.hardState.commit ?? 0) > commit + 10,
           40 * sim.etMs,
         );
+      });
+      assertOk(r);
+    });
+
+    it('loses no acknowledged write when a single-node cluster loses power (etcd#14370)', () => {
+      const sim = scenario(71, { nodes: 1, clients: 3, powerLoss: true });
+      const r = drive(sim, () => {
+        const only = sim.node(1);
+        for (let round = 0; round < 8; round++) {
+          leaderOf(sim);
+          sim.runFor(2 * sim.etMs);
+          only.crash(true);
+          sim.runFor(sim.etMs / 2);
+          only.restart();
+        }
       });
       assertOk(r);
     });

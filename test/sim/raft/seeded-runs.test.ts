@@ -7,7 +7,7 @@ import { configForSeed, PROFILES } from '../../support/raft/sim/run-config.js';
 import { formatFailure } from '../../support/raft/sim/report.js';
 import { Simulation, type SimResult } from '../../support/raft/sim/simulation.js';
 
-const replaySeed = process.env.SEED !== undefined ? Number(process.env.SEED) : undefined;
+const replaySeed = process.env.SEED ? Number(process.env.SEED) : undefined;
 const runs = Number(process.env.SIM_RUNS ?? 2000);
 const base = Number(process.env.SIM_SEED_BASE ?? 1);
 
