@@ -103,6 +103,12 @@ export class Raft {
     this.switchToConfig(configFromConfState(this.trk, confState, this.log.lastIndex()));
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.loadState(hardState);
     const applied = c.applied ?? 0;
+    if (applied > 0 && applied < this.log.applied) {
+      throw new RaftInvariantError(
+        `applied index ${applied} is below the stored snapshot (${this.log.applied}): ` +
+          'restore the state machine from storage.snapshot() before starting raft',
+      );
+    }
     if (applied > 0) {
       if (applied > this.log.committed) {
         // The state machine applied entries whose commit index was not durably recorded (the

@@ -1,11 +1,8 @@
 /*
- * Seeded random schedules against the core (a small cousin of the simulator in test/sim/raft):
- * five nodes (pre-vote and check-quorum on or off by seed), random ticks, proposals, reads, drops, duplicates,
- * reordering, partitions, crashes before persisting, restarts from storage, log compaction (so
- * snapshots are sent), leadership transfers and membership changes (learners added, promoted,
- * voters removed — the leader too). After every event it checks election safety, state machine
- * safety, leader completeness and ReadIndex safety; after healing, that the cluster converges. A failure names its
- * seed (SEED=n replays one; FUZZ_SEEDS=n runs more).
+ * Seeded random schedules against the core (a small cousin of test/sim/raft): five nodes with ticks,
+ * proposals, reads, loss/duplication/reordering, partitions, crashes, compaction, transfers and
+ * membership changes; election, state machine, leader completeness and ReadIndex safety are checked
+ * after every event, convergence after healing. SEED=n replays a seed; FUZZ_SEEDS=n runs more.
  */
 import { strict as assert } from 'node:assert';
 import {

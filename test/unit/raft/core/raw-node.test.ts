@@ -393,6 +393,14 @@ describe('src/raft/core/raw-node', () => {
       assert.equal(rn.status().applied, 3);
     });
 
+    it('refuses to start with an applied index below the stored snapshot', () => {
+      const storage = new MemoryLogStorage({
+        snapshot: { meta: { index: 5, term: 2, confState: { voters: V3, learners: [] } }, data: new Uint8Array(0) },
+        hardState: { term: 2, vote: 0, commit: 5 },
+      });
+      assert.throws(() => new RawNode(baseConfig(storage, { applied: 3 })), /restore the state machine/);
+    });
+
     for (const [what, over] of [
       ['a zero id', { id: 0 }],
       ['electionTick <= heartbeatTick', { electionTick: 1, heartbeatTick: 1 }],
