@@ -89,6 +89,15 @@ export class Observer {
     return this.leaders.get(term);
   }
 
+  /** Registers the bootstrap snapshot every initial member starts from (committed by definition). */
+  bootstrapSnapshot(index: number, term: number): void {
+    const key = `${index}:${term}`;
+    if (this.globalH.has(key)) return;
+    this.globalH.set(key, index);
+    this.committed.set(index, { term, h: index });
+    this.maxCommittedIndex = Math.max(this.maxCommittedIndex, index);
+  }
+
   /** A node came into existence with `hardState` and a log starting at its snapshot. */
   addNode(id: NodeId, hs: HardState, snap: Snapshot, entries: readonly Entry[]): void {
     const log = new LogTrack();

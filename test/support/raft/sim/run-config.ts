@@ -102,6 +102,7 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
     clients: r.int(2, 6),
     keys: r.int(1, 5),
     opDeadlineEt: r.pick([4, 8, 20, 20]),
+    bootstrap: r.chance(0.5) ? 'entries' : 'snapshot',
     faultMs: faultEt * electionTick * tickMs,
     tickMs,
     maxTickSkew: r.between(0, 0.15),

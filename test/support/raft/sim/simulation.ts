@@ -8,13 +8,13 @@
  */
 import { MemoryLogStorage } from '../../../../src/raft/index.js';
 import { ConfChangeType, EntryType, encodeConfChange } from '../../../../src/raft/index.js';
-import type { ConfChange, ConfState, Entry, Message, NodeId } from '../../../../src/raft/index.js';
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, Snapshot } from '../../../../src/raft/index.js';
 import { checkOperations, kvModel, type KvInput, type KvOperation } from '../../../support/lincheck/index.js';
 import { SimClient } from './clients.js';
 import { SimDisk } from './disk.js';
 import { EventQueue } from './event-queue.js';
 import { Observer, SimFailure } from './invariants.js';
-import { emptySm, smFingerprint } from './kv-state-machine.js';
+import { emptySm, restoreSm, smFingerprint, snapshotSm } from './kv-state-machine.js';
 import { Nemesis, type FaultProfile, type NemesisTarget } from './nemesis.js';
 import { CALM_LINK, SimNetwork, type LinkParams } from './network.js';
 import { Operator, type OperatorTarget } from './operator.js';
@@ -32,6 +32,11 @@ export interface SimConfig {
   readonly profile: FaultProfile;
   readonly clients: number;
   readonly keys: number;
+  /**
+   * How the initial members start: the runtime's way (AddNode ConfChange entries 1..n at term 1)
+   * or the core README's (a snapshot at index 1 carrying the membership).
+   */
+  readonly bootstrap: 'entries' | 'snapshot';
   /** A client gives up on an operation after this many election timeouts (outcome unknown). */
   readonly opDeadlineEt: number;
   /** Length of the fault phase (ms of virtual time). */
@@ -331,24 +336,34 @@ export class Simulation implements NemesisTarget, OperatorTarget {
   // ---- Wiring ---------------------------------------------------------------------------------
 
   /**
-   * Initial members are bootstrapped as the runtime does it (etcd's Bootstrap): the same log on
-   * each, one AddNode ConfChange per member at term 1, indexes 1..n, committed; the membership is
-   * learned by applying them. A node added later starts empty and catches up from the leader (by
-   * log from index 1, or by snapshot once that is compacted).
+   * Initial members are bootstrapped either as the runtime does it (etcd's Bootstrap: the same log
+   * on each, one AddNode ConfChange per member at term 1, indexes 1..n, committed; the membership
+   * is learned by applying them) or from a snapshot at index 1 holding the membership. A node
+   * added later starts empty and catches up from the leader (by log, or by snapshot).
    */
   private addNode(id: NodeId, initialVoters: readonly NodeId[]): SimNode {
     const empty: ConfState = { voters: [], learners: [] };
-    const snapshot = { meta: { index: 0, term: 0, confState: empty }, data: new Uint8Array(0) };
-    const entries: Entry[] = initialVoters.map((v, i) => ({
-      term: 1,
-      index: i + 1,
-      type: EntryType.ConfChange,
-      data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: v, context: new Uint8Array(0) }),
-    }));
-    const hardState =
-      entries.length > 0 ? { term: 1, vote: 0, commit: entries.length } : { term: 0, vote: 0, commit: 0 };
+    let snapshot: Snapshot = { meta: { index: 0, term: 0, confState: empty }, data: new Uint8Array(0) };
+    let entries: Entry[] = [];
+    let hardState: HardState = { term: 0, vote: 0, commit: 0 };
+    const sm = emptySm(empty);
+    if (initialVoters.length > 0 && this.config.bootstrap === 'entries') {
+      entries = initialVoters.map((v, i) => ({
+        term: 1,
+        index: i + 1,
+        type: EntryType.ConfChange,
+        data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: v, context: new Uint8Array(0) }),
+      }));
+      hardState = { term: 1, vote: 0, commit: entries.length };
+    } else if (initialVoters.length > 0) {
+      const confState = { voters: [...initialVoters], learners: [] };
+      snapshot = { meta: { index: 1, term: 1, confState }, data: snapshotSm(sm) };
+      hardState = { term: 1, vote: 0, commit: 1 };
+      restoreSm(sm, snapshot.data, 1, confState);
+      this.observer.bootstrapSnapshot(1, 1);
+    }
     const disk = new SimDisk(
-      { log: new MemoryLogStorage({ snapshot, hardState, entries }), sm: emptySm(empty) },
+      { log: new MemoryLogStorage({ snapshot, hardState, entries }), sm },
       this.config.powerLoss,
     );
     this.observer.addNode(id, hardState, snapshot, entries);
