@@ -90,7 +90,9 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
       ? (PROFILES.find((p) => p.name === o.profile) ?? fail(`unknown profile ${o.profile}`))
       : r.weighted<FaultProfile>(PROFILES.map((p) => [p, p.name === 'calm' ? 1 : p.name === 'chaos' ? 4 : 3]));
   const tickMs = 10;
-  const electionTick = 10;
+  // Mostly etcd's 10/1; sometimes a slower heartbeat or a shorter/longer election timeout.
+  const electionTick = r.pick([10, 10, 10, 6, 15]);
+  const heartbeatTick = r.pick([1, 1, 1, 2, 3]);
   // Mostly short runs; one in twenty is long.
   const faultEt = o.faultEt ?? (r.chance(0.05) ? r.between(30, 60) : r.between(6, 18));
   const powerLoss = profile.weights.powerLoss !== undefined || r.chance(0.2);
@@ -108,7 +110,7 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
     maxTickSkew: r.between(0, 0.15),
     node: {
       electionTick,
-      heartbeatTick: 1,
+      heartbeatTick,
       maxSizePerMsg: r.pick([64, 256, 1024 * 1024]),
       maxInflightMsgs: r.pick([1, 4, 256]),
       maxUncommittedEntriesSize: r.pick([0, 0, 0, 1000]),
