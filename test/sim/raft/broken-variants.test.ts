@@ -1,6 +1,7 @@
 // Proves the net catches what it claims to: the simulator is run with deliberately broken
 // runtimes (a leader serving reads from local state without ReadIndex; writes acknowledged when
-// proposed instead of when applied) and the linearizability checker must flag some seed.
+// proposed instead of when applied) and with the core's lease-based reads (unsafe under pauses),
+// and the checks must flag some seed.
 import { strict as assert } from 'node:assert';
 import { configForSeed, type ConfigOverrides } from '../../support/raft/sim/run-config.js';
 import { Simulation } from '../../support/raft/sim/simulation.js';
@@ -30,6 +31,14 @@ if (!process.env.SEED) {
       assert.ok(caught !== undefined, 'no seed in 1..60 exposed early acknowledgements');
       assert.match(caught.failure, /^SimFailure: linearizability: .* not linearizable/, caught.failure);
       console.log(`    caught at SEED=${caught.seed}: ${caught.failure.split('\n').slice(2, 3).join('')}`);
+    });
+
+    it('flags lease-based reads (readOnlyOption LeaseBased) when processes pause and clocks drift', () => {
+      // Why leases stay off by default: a paused leader resumes believing its lease still holds.
+      const caught = firstCaught({ profile: 'crashes', checkQuorum: true, readOnlyOption: 'LeaseBased' }, 60);
+      assert.ok(caught !== undefined, 'no seed in 1..60 exposed lease-based reads');
+      assert.match(caught.failure, /ReadIndex \d+ is below|not linearizable/, caught.failure);
+      console.log(`    caught at SEED=${caught.seed}: ${caught.failure.split('\n')[0]}`);
     });
 
     it('passes the same seeds with the real read and write paths', () => {

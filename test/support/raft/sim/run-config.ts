@@ -76,6 +76,7 @@ export interface ConfigOverrides {
   readonly nodes?: number;
   readonly faultEt?: number;
   readonly checkQuorum?: boolean;
+  readonly readOnlyOption?: 'Safe' | 'LeaseBased';
   readonly freshSnapshots?: boolean;
   readonly unsafeLocalReads?: boolean;
   readonly unsafeAckOnPropose?: boolean;
@@ -117,6 +118,7 @@ export function configForSeed(seed: number, o: ConfigOverrides = {}): SimConfig 
       maxCommittedSizePerReady: r.pick([0, 0, 0, 300]),
       checkQuorum: o.checkQuorum ?? r.chance(0.85),
       preVote: r.chance(0.85),
+      readOnlyOption: o.readOnlyOption ?? 'Safe',
       syncLatency: (rng) => 0.2 + rng.exp(1.5),
       snapshotEvery,
       trailing: r.int(0, 10),

@@ -66,6 +66,8 @@ export interface NodeOptions {
   readonly maxCommittedSizePerReady: number;
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
+  /** 'LeaseBased' only in experiments: unsafe under pauses and clock drift. */
+  readonly readOnlyOption: 'Safe' | 'LeaseBased';
   /** Latency of a synced write (ms). */
   readonly syncLatency: (rng: SimRandom) => number;
   /** Apply a local snapshot + compaction once this many entries are applied past the last one (0 = never). */
@@ -268,6 +270,7 @@ export class SimNode {
       maxCommittedSizePerReady: o.maxCommittedSizePerReady,
       checkQuorum: o.checkQuorum,
       preVote: o.preVote,
+      readOnlyOption: o.readOnlyOption,
       rng: this.rng.fork(`raft-${this.incarnation}`).asRng(),
       logger: this.logger(),
     });
