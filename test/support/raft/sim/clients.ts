@@ -10,7 +10,7 @@ import type { NodeId } from '../../../../src/raft/index.js';
 import type { KvInput, KvOperation, KvOutput } from '../../../support/lincheck/index.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimRandom } from './random.js';
-import type { ClientReply, ClientRequest } from './sim-node.js';
+import type { ClientReply, ClientRequest } from './client-service.js';
 import type { Trace } from './trace.js';
 import { describeKv } from '../../../support/lincheck/index.js';
 

@@ -20,41 +20,19 @@ import type {
   NodeId,
   RaftStatus,
   Ready,
-  ReadState,
   SoftState,
 } from '../../../../src/raft/index.js';
 import type { RaftLogger } from '../../../../src/raft/index.js';
-import type { KvInput, KvOutput } from '../../../support/lincheck/index.js';
+import type { KvOutput } from '../../../support/lincheck/index.js';
+import { ClientService, type ClientReply, type ClientRequest } from './client-service.js';
 import { describeMessage, describeReady } from './describe.js';
 import type { SimDisk } from './disk.js';
 import type { EventQueue } from './event-queue.js';
 import { SimFailure, type Observer } from './invariants.js';
-import {
-  applyCommand,
-  encodeCommand,
-  readKey,
-  requestKey,
-  restoreSm,
-  snapshotSm,
-  type SmImage,
-} from './kv-state-machine.js';
+import { applyCommand, restoreSm, snapshotSm, type SmImage } from './kv-state-machine.js';
 import type { SimRandom } from './random.js';
 import { SimLogStorage } from './sim-log-storage.js';
 import type { Trace } from './trace.js';
-
-/** A client's request as it arrives at a node. */
-export interface ClientRequest {
-  readonly client: number;
-  readonly seq: number;
-  readonly attempt: number;
-  readonly op: KvInput;
-}
-
-export type ClientReply =
-  | { readonly kind: 'done'; readonly output: KvOutput }
-  | { readonly kind: 'notLeader'; readonly hint: NodeId }
-  /** Definitely not applied by this attempt's proposal path (dropped, overwritten, node restarted). */
-  | { readonly kind: 'retry'; readonly why: string };
 
 export interface NodeOptions {
   readonly electionTick: number;
@@ -100,21 +78,7 @@ export interface NodeEnv {
 
 export type NodeState = 'up' | 'paused' | 'down' | 'removed';
 
-interface PendingWrite {
-  readonly req: ClientRequest;
-  index: number;
-  term: number;
-}
-interface PendingRead {
-  readonly req: ClientRequest;
-  readonly key: string;
-  readonly minIndex: number;
-  index: number;
-}
-
 const REPLICATION = new Set(['App', 'Heartbeat', 'Snap']);
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 export class SimNode {
   state: NodeState = 'up';
@@ -134,11 +98,7 @@ export class SimNode {
     hard: { term: 0, vote: 0, commit: 0 },
   };
   private deferred: (() => void)[] = [];
-  private pendingWrites = new Map<string, PendingWrite>();
-  /** Proposed payloads → request key (the core keeps the payload's identity in its entries). */
-  private proposed = new WeakMap<Uint8Array, string>();
-  private pendingReads = new Map<string, PendingRead>();
-  private readCounter = 0;
+  private service!: ClientService;
   private lastSnapshotIndex = 0;
   /** Snapshots received from a leader and installed. */
   snapshotsInstalled = 0;
@@ -177,7 +137,7 @@ export class SimNode {
 
   request(req: ClientRequest): void {
     this.whenRunnable(() => {
-      this.handleRequest(req);
+      this.service.handle(req);
       this.afterInput();
     });
   }
@@ -278,8 +238,7 @@ export class SimNode {
     this.readyOutstanding = false;
     const s0 = this.raw.status();
     this.published = { soft: s0.softState, hard: s0.hardState };
-    this.pendingWrites = new Map();
-    this.pendingReads = new Map();
+    this.service = new ClientService(this, this.env);
     this.lastSnapshotIndex = img.log.snapshot().meta.index;
     this.status = this.raw.status();
   }
@@ -307,53 +266,6 @@ export class SimNode {
     this.env.observer.afterStep(this.id, this.status, this.termAt);
   }
 
-  private handleRequest(req: ClientRequest): void {
-    const st = this.raw.status();
-    const isLeader = st.softState.role === 'Leader';
-    if (req.op.kind === 'get') {
-      if (this.env.options.unsafeLocalReads) {
-        // BROKEN on purpose: a leader that may be deposed serves from local state.
-        if (isLeader)
-          this.env.reply(this.id, req, {
-            kind: 'done',
-            output: { kind: 'value', value: readKey(this.disk.view.sm, req.op.key) },
-          });
-        else this.env.reply(this.id, req, { kind: 'notLeader', hint: st.softState.lead });
-        return;
-      }
-      if (!isLeader && st.softState.lead === 0) {
-        this.env.reply(this.id, req, { kind: 'retry', why: 'no leader' });
-        return;
-      }
-      const ctx = `${this.id}.${this.incarnation}.${++this.readCounter}`;
-      this.pendingReads.set(ctx, { req, key: req.op.key, minIndex: this.env.observer.maxCommitted, index: -1 });
-      this.raw.readIndex(enc.encode(ctx));
-      return;
-    }
-    if (!isLeader) {
-      this.env.reply(this.id, req, { kind: 'notLeader', hint: st.softState.lead });
-      return;
-    }
-    const data = encodeCommand({ c: req.client, s: req.seq, op: req.op });
-    const r = this.raw.propose(data);
-    if (!r.ok) {
-      this.env.reply(
-        this.id,
-        req,
-        r.reason === 'NotLeader' ? { kind: 'notLeader', hint: r.leaderHint } : { kind: 'retry', why: r.detail },
-      );
-      return;
-    }
-    if (this.env.options.unsafeAckOnPropose && req.op.kind === 'put') {
-      // BROKEN on purpose: acknowledged before it is committed.
-      this.env.reply(this.id, req, { kind: 'done', output: { kind: 'ok' } });
-      return;
-    }
-    const key = requestKey(req.client, req.seq);
-    this.proposed.set(data, key);
-    this.pendingWrites.set(key, { req, index: -1, term: -1 });
-  }
-
   /** Takes Readys while none is outstanding. */
   private pump(): void {
     while (this.state === 'up' && !this.readyOutstanding && this.raw.hasReady()) {
@@ -365,7 +277,7 @@ export class SimNode {
       const st = this.published;
       this.env.trace.add(this.env.queue.now, () => `n${this.id} ready ${describeReady(rd)}`);
       this.env.observer.onReady(this.id, rd, st.soft.role, st.hard);
-      this.notePendingIndexes(rd.entries);
+      this.service.noteEntries(rd.entries);
       const early = st.soft.role === 'Leader' ? rd.messages.filter((m) => REPLICATION.has(m.type)) : [];
       const late = early.length === 0 ? rd.messages : rd.messages.filter((m) => !REPLICATION.has(m.type));
       for (const m of early) this.send(m);
@@ -410,8 +322,8 @@ export class SimNode {
     }
     for (const m of late) this.send(m);
     this.apply(rd);
-    this.noteReadStates(rd.readStates);
-    this.serveReads();
+    this.service.noteReadStates(rd.readStates);
+    this.service.serveReads();
     this.raw.advance();
     this.readyOutstanding = false;
     this.maybeCompact();
@@ -427,12 +339,7 @@ export class SimNode {
         apply: (img) => restoreSm(img.sm, snap.data, snap.meta.index, snap.meta.confState),
       });
       this.lastSnapshotIndex = snap.meta.index;
-      for (const [k, p] of this.pendingWrites) {
-        if (p.index >= 0 && p.index <= snap.meta.index) {
-          this.pendingWrites.delete(k);
-          this.env.reply(this.id, p.req, { kind: 'retry', why: 'replaced by a snapshot' });
-        }
-      }
+      this.service.dropUpTo(snap.meta.index, 'replaced by a snapshot');
     }
     const ents = rd.committedEntries;
     if (ents.length === 0) return;
@@ -462,56 +369,10 @@ export class SimNode {
         return;
       }
       const res = results[k];
-      if (res === undefined) return;
-      const key = requestKey(res.c, res.s);
-      const p = this.pendingWrites.get(key);
-      if (p === undefined || p.index !== e.index) return;
-      this.pendingWrites.delete(key);
-      this.env.reply(
-        this.id,
-        p.req,
-        p.term === e.term ? { kind: 'done', output: res.result } : { kind: 'retry', why: 'entry overwritten' },
-      );
+      if (res !== undefined) this.service.onApplied(e, res.c, res.s, res.result);
     });
     // Proposals whose index was taken by another entry.
-    const last = ents[ents.length - 1]!.index;
-    for (const [k, p] of this.pendingWrites) {
-      if (p.index >= 0 && p.index <= last) {
-        this.pendingWrites.delete(k);
-        this.env.reply(this.id, p.req, { kind: 'retry', why: 'entry overwritten' });
-      }
-    }
-  }
-
-  private notePendingIndexes(ents: readonly Entry[]): void {
-    if (this.pendingWrites.size === 0) return;
-    for (const e of ents) {
-      const key = this.proposed.get(e.data);
-      const p = key === undefined ? undefined : this.pendingWrites.get(key);
-      if (p !== undefined) {
-        p.index = e.index;
-        p.term = e.term;
-      }
-    }
-  }
-
-  private noteReadStates(rss: readonly ReadState[]): void {
-    for (const rs of rss) {
-      const ctx = dec.decode(rs.requestCtx);
-      const p = this.pendingReads.get(ctx);
-      if (p === undefined) continue;
-      this.env.observer.onReadState(this.id, rs.index, p.minIndex);
-      p.index = rs.index;
-    }
-  }
-
-  private serveReads(): void {
-    const sm = this.disk.view.sm;
-    for (const [ctx, p] of this.pendingReads) {
-      if (p.index < 0 || p.index > sm.applied) continue;
-      this.pendingReads.delete(ctx);
-      this.env.reply(this.id, p.req, { kind: 'done', output: { kind: 'value', value: readKey(sm, p.key) } });
-    }
+    this.service.dropUpTo(ents[ents.length - 1]!.index, 'entry overwritten');
   }
 
   private maybeCompact(): void {

@@ -19,7 +19,8 @@ import { Nemesis, type FaultProfile, type NemesisTarget } from './nemesis.js';
 import { CALM_LINK, SimNetwork, type LinkParams } from './network.js';
 import { Operator, type OperatorTarget } from './operator.js';
 import { SimRandom } from './random.js';
-import { SimNode, type ClientReply, type ClientRequest, type NodeEnv, type NodeOptions } from './sim-node.js';
+import type { ClientReply, ClientRequest } from './client-service.js';
+import { SimNode, type NodeEnv, type NodeOptions } from './sim-node.js';
 import { Trace } from './trace.js';
 
 /** Client ids from here on are scenario probes. */
