@@ -4,7 +4,8 @@
  * `stop()` ends the phase and undoes everything at once.
  * Faults: symmetric partitions (random split, isolate the leader, a "bridge" node both sides
  * reach), one-way blocks (leader→peer or peer→leader), flaky links, process crashes, power loss
- * (unsynced writes lost, torn at a batch boundary), pauses (SIGSTOP/GC) and slow disks.
+ * (unsynced writes lost, torn at a batch boundary), pauses (SIGSTOP/GC), slow disks, and forced
+ * elections (a random node campaigns now, as an operator or a confused node might make it).
  */
 import type { NodeId } from '../../../../src/raft/index.js';
 import type { EventQueue } from './event-queue.js';
@@ -14,7 +15,16 @@ import type { SimNode } from './sim-node.js';
 import type { Trace } from './trace.js';
 
 export type FaultKind =
-  'partition' | 'isolateLeader' | 'bridge' | 'oneWay' | 'flakyLink' | 'crash' | 'powerLoss' | 'pause' | 'slowDisk';
+  | 'partition'
+  | 'isolateLeader'
+  | 'bridge'
+  | 'oneWay'
+  | 'flakyLink'
+  | 'crash'
+  | 'powerLoss'
+  | 'pause'
+  | 'slowDisk'
+  | 'campaign';
 
 export interface FaultProfile {
   readonly name: string;
@@ -180,6 +190,14 @@ export class Nemesis {
             if (this.active) n.resume();
           },
         );
+        return;
+      }
+      case 'campaign': {
+        const up = nodes.filter((n) => n.state === 'up');
+        if (up.length === 0) return;
+        const n = this.rng.pick(up);
+        t.trace.add(t.queue.now, () => `nemesis: n${n.id} campaigns`);
+        n.act((raw) => raw.campaign());
         return;
       }
       case 'slowDisk': {

@@ -81,9 +81,12 @@ export class Operator {
     const leader = t.leader();
     if (leader === undefined) return;
     if (this.opts.transfers && this.rng.chance(this.opts.membership ? 0.25 : 1)) {
-      const voters = leader.status.confState.voters.filter((v) => v !== leader.id);
-      if (voters.length > 0) {
-        const to = this.rng.pick(voters);
+      // Mostly a voter; sometimes a learner, which the core must refuse to hand leadership to.
+      const cs = leader.status.confState;
+      const pool =
+        this.rng.chance(0.15) && cs.learners.length > 0 ? cs.learners : cs.voters.filter((v) => v !== leader.id);
+      if (pool.length > 0) {
+        const to = this.rng.pick(pool);
         t.trace.add(t.queue.now, () => `operator: transfer leadership n${leader.id} → n${to}`);
         leader.act((raw) => raw.transferLeader(to));
         this.stats.transfers++;

@@ -46,7 +46,7 @@ export const PROFILES: readonly FaultProfile[] = [
     name: 'membership',
     link: MILD,
     meanGapEt: 4,
-    weights: { crash: 1, isolateLeader: 1, partition: 1, pause: 1 },
+    weights: { crash: 1, isolateLeader: 1, partition: 1, pause: 1, campaign: 1 },
     membership: true,
     transfers: true,
   },
