@@ -5,7 +5,7 @@
  * cleanly on SIGTERM/SIGINT. Exit codes: 0 clean stop (or removed from the cluster), 1 runtime
  * failure, 2 bad flags, 3 the stored data is corrupt (DATA_LOSS: refuses to start).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { KvServiceService } from '../../proto/gen/shoal/kv/v1/kv.js';
 import {
   GrpcTransport,
+  LatencyRecorder,
   LevelLogStorage,
   RaftNode,
   addRaftServiceToServer,
@@ -50,7 +51,15 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
   }
   const sm = await LevelKvStateMachine.open(db);
   const rng = seededRng(randomInt(0, 2 ** 31));
-  const transport = new GrpcTransport({ id: cfg.id, tls, clock: systemClock, rng, logger: log.child({ component: 'transport' }) });
+  const trace = latencyTraceFromEnv(cfg.id);
+  const transport = new GrpcTransport({
+    id: cfg.id,
+    tls,
+    clock: systemClock,
+    rng,
+    logger: log.child({ component: 'transport' }),
+    ...(trace ? { trace } : {}),
+  });
   const raft = await RaftNode.start<KvApplyResult>({
     id: cfg.id,
     storage,
@@ -65,12 +74,13 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
     snapshotEntries: cfg.snapshotEntries,
     snapshotTrailing: cfg.snapshotTrailing,
     peers: cfg.peers,
+    ...(trace ? { trace } : {}),
     ...(cfg.join ? {} : { bootstrap: [...cfg.peers].map(([id, address]) => ({ id, address })) }),
   });
   // Channelz bookkeeping costs several percent of a busy leader's CPU per call; nothing reads it.
   const server = new grpc.Server({ ...raftServerOptions(transport.limits), 'grpc.enable_channelz': 0 });
   addRaftServiceToServer(server, transport);
-  server.addService(KvServiceService, createKvService({ raft, sm, logger: log.child({ component: 'kv' }) }));
+  server.addService(KvServiceService, createKvService({ raft, sm, logger: log.child({ component: 'kv' }), ...(trace ? { trace } : {}) }));
   // The cluster database (StateService, control socket for `shoald db`, schema upgrades).
   const memberName = /^([^@]+)@/.exec(cfg.peers.get(cfg.id) ?? '')?.[1] ?? `m${cfg.id}`;
   let state: Awaited<ReturnType<typeof startStateRuntime>>;
@@ -111,6 +121,18 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
       log.info({}, 'member stopped');
     })());
   return { raft, port, stop };
+}
+
+/**
+ * Debug: with SHOAL_RAFT_LATENCY_TRACE=<path>, records stage timestamps of every 16th log index and
+ * rewrites `<path>.m<id>.json` every second (for bench/raft/latency-report.ts).
+ */
+function latencyTraceFromEnv(id: number): LatencyRecorder | undefined {
+  const path = process.env.SHOAL_RAFT_LATENCY_TRACE;
+  if (!path) return undefined;
+  const rec = new LatencyRecorder(16);
+  setInterval(() => writeFileSync(`${path}.m${id}.json`, JSON.stringify(rec.records())), 1000).unref();
+  return rec;
 }
 
 async function main(): Promise<void> {

@@ -34,6 +34,8 @@ export interface PendingProposal<R> extends Settle<R> {
   readonly expiresAtTick: number;
   /** Releases the abort listener. */
   release(): void;
+  /** Debug tracing: when propose() was called (epoch ms). */
+  readonly proposedAt?: number;
 }
 
 /** Proposals between `propose()` and the application of their entry. */

@@ -41,6 +41,7 @@ import {
 } from '../types.js';
 import { bootstrapStorage, isEmptyStorage, type InitialMember } from './bootstrap.js';
 import { ProposalTracker, ReadTracker, decodeReadCtx, encodeReadCtx, type PendingProposal, type PendingRead } from './pending.js';
+import { traceNow, type LatencyTrace } from './latency-trace.js';
 import { unwrapSnapshotData, wrapSnapshotData } from './snapshot-envelope.js';
 
 /** Options of {@link RaftNode.start}. Ticks are logical; `tickMs` maps them to wall time. */
@@ -83,6 +84,8 @@ export interface RaftNodeOptions<R> {
   readonly bootstrap?: readonly InitialMember[];
   /** Addresses of peers known up front (the rest are learned from ConfChange entries and snapshots). */
   readonly peers?: ReadonlyMap<NodeId, string>;
+  /** Debug: stage timestamps of sampled indexes along the write path (latency-trace.ts). */
+  readonly trace?: LatencyTrace;
 }
 
 /** A leadership change seen by this node (`leader` NONE = no leader known). */
@@ -418,6 +421,7 @@ export class RaftNode<R = unknown> {
         resolve,
         reject,
         release: () => signal?.removeEventListener('abort', onAbort),
+        ...(this.o.trace ? { proposedAt: traceNow() } : {}),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.proposals.add(p);
@@ -433,6 +437,7 @@ export class RaftNode<R = unknown> {
 
   private onMessage(m: Message): void {
     if (this.closed) return;
+    if (this.o.trace) this.traceMessage(m);
     this.raw.step(m);
     this.kick();
   }
@@ -528,6 +533,12 @@ export class RaftNode<R = unknown> {
       const { missing, displaced } = this.proposals.assign(batch, rd.entries);
       for (const p of missing) settleReject(p, new ShoalError(ErrorCode.Unavailable, 'Proposal dropped by a leader change'));
       for (const p of displaced) settleReject(p, superseded(p.index));
+      if (this.o.trace) for (const p of batch) if (p.index > 0) this.o.trace.mark('propose', p.index, p.index, p.proposedAt);
+    }
+    const trace = this.o.trace;
+    if (trace) {
+      traceRange(trace, 'ready', rd.entries);
+      traceRange(trace, 'commitReady', rd.committedEntries);
     }
     if (rd.hardState) {
       this.term = rd.hardState.term;
@@ -545,6 +556,7 @@ export class RaftNode<R = unknown> {
         : Promise.resolve();
     // Acks and votes leave as soon as what they promise is durable, without waiting for the apply.
     const persisted = persist.then(() => {
+      if (trace) traceRange(trace, 'persisted', rd.entries);
       if (late.length > 0) this.o.transport.send(late);
     });
     if (rd.snapshot) {
@@ -581,6 +593,7 @@ export class RaftNode<R = unknown> {
       else this.settlements.push(() => settleResolve(p, result));
     }
     this.applied = entries[entries.length - 1]!.index;
+    if (this.o.trace) traceRange(this.o.trace, 'applied', entries);
     this.answerReads();
   }
 
@@ -689,6 +702,17 @@ export class RaftNode<R = unknown> {
 
   // ---- Helpers ----
 
+  private tracedAck = 0;
+
+  private traceMessage(m: Message): void {
+    const trace = this.o.trace!;
+    if (m.type === MessageType.App) traceRange(trace, 'recvApp', m.entries);
+    else if (m.type === MessageType.AppResp && !m.reject && m.index > this.tracedAck) {
+      trace.mark('recvAck', this.tracedAck + 1, m.index);
+      this.tracedAck = m.index;
+    }
+  }
+
   private setMember(id: NodeId, address: string): void {
     if (address === '' || this.members.get(id) === address) return;
     this.members.set(id, address);
@@ -734,6 +758,10 @@ export class RaftNode<R = unknown> {
       this.transfer = undefined;
     }
   }
+}
+
+function traceRange(trace: LatencyTrace, stage: string, entries: readonly Entry[]): void {
+  if (entries.length > 0) trace.mark(stage, entries[0]!.index, entries[entries.length - 1]!.index);
 }
 
 function settleResolve<R>(p: PendingProposal<R>, value: R): void {

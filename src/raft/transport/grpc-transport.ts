@@ -27,6 +27,7 @@ import {
 } from './options.js';
 import { PeerStream, type PeerMetrics } from './peer-stream.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
+import type { LatencyTrace } from '../runtime/latency-trace.js';
 
 export interface GrpcTransportOptions {
   /** This raft node's id; inbound messages must be addressed to it. */
@@ -38,6 +39,8 @@ export interface GrpcTransportOptions {
   readonly rng: Rng;
   readonly logger: RaftLogger;
   readonly limits?: Partial<GrpcTransportLimits>;
+  /** Debug: stage marks of App entries and acks as they are written (latency-trace.ts). */
+  readonly trace?: LatencyTrace;
 }
 
 /** Counters for benchmarks and status (monotonic). */
@@ -132,6 +135,7 @@ export class GrpcTransport implements Transport {
         rng: this.options.rng,
         logger: this.options.logger,
         report: (r) => this.report(r),
+        trace: this.options.trace,
       }),
     );
   }

@@ -18,6 +18,7 @@ import * as pb from '../../../proto/gen/shoal/raft/v1/raft.js';
 import { toProtoMessage } from './codec.js';
 import { peerChannelOptions, type GrpcTransportLimits } from './options.js';
 import { sendSnapshot } from './snapshot-stream.js';
+import type { LatencyTrace } from '../runtime/latency-trace.js';
 
 /** Counters of one outbound link (monotonic). */
 export interface PeerMetrics {
@@ -40,6 +41,8 @@ export interface PeerStreamDeps {
   readonly rng: Rng;
   readonly logger: RaftLogger;
   readonly report: (r: TransportReport) => void;
+  /** Debug: marks 'sentApp' / 'sentAck' when App entries and acks are written to the stream. */
+  readonly trace?: LatencyTrace | undefined;
 }
 
 const MESSAGE_OVERHEAD = 64;
@@ -200,6 +203,7 @@ export class PeerStream {
         }
       }
       if (batch.length === 0) continue;
+      if (this.deps.trace) this.traceSent(this.deps.trace, taken);
       this.metrics.messagesSent += batch.length;
       this.metrics.batchesSent++;
       if (!call.write({ messages: batch })) {
@@ -208,6 +212,19 @@ export class PeerStream {
           this.waitingDrain = false;
           if (call === this.call) this.flush();
         });
+      }
+    }
+  }
+
+  private tracedAck = 0;
+
+  private traceSent(trace: LatencyTrace, msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      if (m.type === MessageType.App && m.entries.length > 0) {
+        trace.mark('sentApp', m.entries[0]!.index, m.entries[m.entries.length - 1]!.index);
+      } else if (m.type === MessageType.AppResp && !m.reject && m.index > this.tracedAck) {
+        trace.mark('sentAck', this.tracedAck + 1, m.index);
+        this.tracedAck = m.index;
       }
     }
   }

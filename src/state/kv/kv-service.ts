@@ -10,7 +10,7 @@ import type {
   KvServiceServer,
   ResponseHeader,
 } from '../../../proto/gen/shoal/kv/v1/kv.js';
-import type { RaftNode } from '../../raft/index.js';
+import { traceNow, type LatencyTrace, type RaftNode } from '../../raft/index.js';
 import { ErrorCode, ShoalError, toGrpcStatus, type Logger } from '../../shared/index.js';
 import type { KvResult } from './apply.js';
 import { encodeCommand, toKeyValue } from './command.js';
@@ -23,6 +23,8 @@ export interface KvServiceDeps {
   readonly logger: Logger;
   /** Upper bound for an admin request when the client set no deadline. Default 10 s. */
   readonly requestTimeoutMs?: number;
+  /** Debug: samples the time from a handler's start to its answer (`handler:<Rpc>`). */
+  readonly trace?: LatencyTrace;
 }
 
 /** Builds the handlers; register them with `server.addService(KvServiceService, handlers)`. */
@@ -55,8 +57,12 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
         const ms = Number.isFinite(deadlineMs) ? Math.max(0, Math.min(maxMs, deadlineMs - Date.now())) : maxMs;
         signal = AbortSignal.timeout(ms);
       }
+      const t0 = deps.trace ? traceNow() : 0;
       fn(call.request, signal).then(
-        (res) => callback(null, res),
+        (res) => {
+          callback(null, res);
+          if (deps.trace) deps.trace.sample?.(`handler:${name}`, traceNow() - t0);
+        },
         (err: unknown) => {
           if (!(err instanceof ShoalError) || err.code === ErrorCode.Internal) {
             deps.logger.warn({ err, rpc: name }, 'request failed');
