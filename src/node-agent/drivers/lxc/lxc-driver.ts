@@ -8,7 +8,7 @@
  * The start path is one `lxc-start -d` (which itself waits for RUNNING) plus a few small file
  * writes; no lxc-info polling and no attach.
  */
-import { chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { ErrorCode, Reverter, ShoalError, errors, isShoalError, sleep, systemClock, toDisposable, type Clock, type Disposable, type Logger } from '../../../shared/index.js';
 import { InstanceFiles } from '../../files/instance-files.js';
 import type { AgentPaths, InstanceRuntime, InstanceSpec, InstanceState, InstanceStatus } from '../../types.js';
@@ -284,6 +284,19 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
   }
 
   async state(hostName: string, signal: AbortSignal): Promise<InstanceState> {
+    // The init process can exit between lxc-info and reading its /proc entries (a reboot or a stop
+    // in progress): ask again, a few times, rather than fail a read-only call.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.stateOnce(hostName, signal);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (attempt >= 5 || (code !== 'ENOENT' && code !== 'ESRCH')) throw err;
+      }
+    }
+  }
+
+  private async stateOnce(hostName: string, signal: AbortSignal): Promise<InstanceState> {
     const runtime = await this.requireRuntime(hostName);
     const info = await this.tools.info(hostName, signal);
     const status = statusOf(info.state);
@@ -299,7 +312,15 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
       };
     }
     const features = await this.features();
-    const [usage, network] = await Promise.all([readCgroupUsage(info.pid, features), readNetworkState(info.pid, runtime.nics, signal)]);
+    let usage: Awaited<ReturnType<typeof readCgroupUsage>>;
+    let network: Awaited<ReturnType<typeof readNetworkState>>;
+    try {
+      [usage, network] = await Promise.all([readCgroupUsage(info.pid, features), readNetworkState(info.pid, runtime.nics, signal)]);
+    } catch (err) {
+      // nsenter into a vanished init fails with an exit status, not ENOENT: tell the two apart here.
+      if (!(await pathExists(`/proc/${info.pid}`))) throw Object.assign(new Error(`init ${info.pid} of "${hostName}" exited`), { code: 'ESRCH' });
+      throw err;
+    }
     return {
       status,
       pid: info.pid,
@@ -395,5 +416,14 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     this.listeners.clear();
     this.watcher?.dispose();
     this.watcher = undefined;
+  }
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }
