@@ -47,7 +47,15 @@ export class Placer {
   private running = false;
   readonly stats: PlacerStats = { transactions: 0, conflicts: 0, placed: 0, notPlaced: 0 };
 
-  constructor(private readonly store: PlacementStore) {}
+  private readonly maxBatch: number;
+
+  /** `maxBatch` (default MAX_BATCH) bounds the requests of one transaction; 1 turns batching off (benchmarks). */
+  constructor(
+    private readonly store: PlacementStore,
+    opts: { readonly maxBatch?: number } = {},
+  ) {
+    this.maxBatch = Math.max(1, opts.maxBatch ?? MAX_BATCH);
+  }
 
   /** Queues `request`; resolves once it is committed or known not to fit. */
   submit(request: PlacementRequest, clock: Clock, signal?: AbortSignal): Promise<PlacementOutcome> {
@@ -64,7 +72,7 @@ export class Placer {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
+        const batch = this.queue.splice(0, this.maxBatch);
         try {
           await this.round(batch);
         } catch (err) {
@@ -92,11 +100,18 @@ export class Placer {
       let snapshot: ClusterSnapshot = toClusterSnapshot(view, { now: first.clock.now(), requestOf: requestFromConfig });
       const tx = new WriteTx(view);
       const staged: { p: Pending; d: Extract<Decision, { ok: true }> }[] = [];
+      // "Nothing fits" answers are given only once the round commits: they may rest on the round's
+      // own staged decisions, which a conflict undoes.
+      const unplaced: { p: Pending; d: Extract<Decision, { ok: false }> }[] = [];
       const touched = new Set<string>();
       for (const p of pending) {
         p.attempts++;
         const d = this.decideOne(view, snapshot, tx, p);
         if (d === undefined) continue;
+        if (!d.ok) {
+          unplaced.push({ p, d });
+          continue;
+        }
         if (!touched.has(d.member)) {
           touchMemberAllocation(tx, d.member, `${d.record.project}/${d.record.name}`);
           touched.add(d.member);
@@ -104,7 +119,7 @@ export class Placer {
         snapshot = withAssignment(snapshot, d.member, d.request);
         staged.push({ p, d });
       }
-      if (staged.length === 0) return;
+      if (staged.length === 0) return this.answerUnplaced(unplaced);
       const { txn, origins } = tx.toTxn();
       this.stats.transactions++;
       const res = await this.store.txn(txn, first.signal);
@@ -113,13 +128,13 @@ export class Placer {
           this.stats.placed++;
           p.resolve({ placed: true, member: d.member, record: d.record, explanation: d.explanation, rejections: d.rejections, revision: res.revision, attempts: p.attempts });
         }
-        return;
+        return this.answerUnplaced(unplaced);
       }
       this.stats.conflicts++;
       const origin = origins[res.failedCompare];
       const what = origin ? describeConflict(origin.key, origin.prefix) : `compare ${res.failedCompare}`;
       pending = [];
-      for (const { p } of staged) {
+      for (const { p } of [...staged, ...unplaced]) {
         if (p.attempts < MAX_ATTEMPTS) pending.push(p);
         else {
           p.reject(
@@ -132,15 +147,18 @@ export class Placer {
     }
   }
 
-  /** Decides `p` and stages its record in `tx`; settles `p` (and returns undefined) when it is not placed. */
-  private decideOne(view: StateView, snapshot: ClusterSnapshot, tx: WriteTx, p: Pending): Extract<Decision, { ok: true }> | undefined {
+  private answerUnplaced(unplaced: readonly { p: Pending; d: Extract<Decision, { ok: false }> }[]): void {
+    for (const { p, d } of unplaced) {
+      this.stats.notPlaced++;
+      p.resolve({ placed: false, reason: d.reason, rejections: d.rejections });
+    }
+  }
+
+  /** Decides `p` and, when placed, stages its record in `tx`; rejects `p` (and returns undefined) on an error. */
+  private decideOne(view: StateView, snapshot: ClusterSnapshot, tx: WriteTx, p: Pending): Decision | undefined {
     try {
       const d = decide(view, snapshot, p.request, new Date(p.clock.now()).toISOString());
-      if (!d.ok) {
-        this.stats.notPlaced++;
-        p.resolve({ placed: false, reason: d.reason, rejections: d.rejections });
-        return undefined;
-      }
+      if (!d.ok) return d;
       // Integrity rules run here (name taken, project, member, profiles): a refusal is this
       // request's error, staged nothing, and leaves the rest of the batch alone.
       tx.create(instances, d.record);
