@@ -9,6 +9,10 @@
  * max/mean memory allocation after the last 10,000. A cluster's state is the product of its own
  * scheduler, so each rule is measured on the state it would itself have produced. We also print the
  * figure for the 10,000 alone on an empty cluster (10 per member, where no online rule can be even).
+ *
+ * Then (unless --no-commit) placement commits through the real transaction on a real 3-member
+ * cluster database (commit.ts): placements/s batched through one placer, one at a time, and
+ * unbatched from four racing placers.
  */
 import { performance } from 'node:perf_hooks';
 import {
@@ -23,6 +27,7 @@ import {
   type ResourceRequest,
 } from '../../src/scheduler/index.js';
 import { seededRng, type Rng } from '../../src/shared/clock.js';
+import { measureCommit, type CommitFigures } from './commit.js';
 import { placeCountOnly } from './count-only.js';
 
 const GiB = 1024 ** 3;
@@ -109,7 +114,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const rng = seededRng(20261123);
   const requests = Array.from({ length: INSTANCES + EXTRA }, (_, i) => randomRequest(rng, i));
 
@@ -184,6 +189,8 @@ function main(): void {
   console.log(row('memory imbalance max/mean after +10,000', oursImbalance.toFixed(3), countImbalance.toFixed(3)));
   console.log(row('  (10,000 alone on an empty cluster)', imbalance(oursEmpty).toFixed(3), imbalance(countEmpty).toFixed(3)));
   console.log('goals: p99 < 1000 µs; evacuation < 100 ms; imbalance <= 1.1 where count-only is worse');
+  const commit: Partial<CommitFigures> = process.argv.includes('--no-commit') ? {} : await measureCommit((l) => console.log(l));
+  const commitJson = Object.fromEntries(Object.entries(commit).map(([k, v]) => [`commit_${k}`, v]));
   console.log(
     JSON.stringify({
       place_p50_us: Number(p50.toFixed(2)),
@@ -194,8 +201,9 @@ function main(): void {
       countonly_place_p99_us: Number(percentile(latCount, 99).toFixed(2)),
       imbalance_empty_10k: Number(imbalance(oursEmpty).toFixed(4)),
       countonly_imbalance_empty_10k: Number(imbalance(countEmpty).toFixed(4)),
+      ...commitJson,
     }),
   );
 }
 
-main();
+await main();
