@@ -122,7 +122,8 @@ export class Placer {
       if (staged.length === 0) return this.answerUnplaced(unplaced);
       const { txn, origins } = tx.toTxn();
       this.stats.transactions++;
-      const res = await this.store.txn(txn, first.signal);
+      // No signal: one caller's cancellation must not fail the others' shared transaction.
+      const res = await this.store.txn(txn);
       if (res.succeeded) {
         for (const { p, d } of staged) {
           this.stats.placed++;
