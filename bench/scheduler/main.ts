@@ -14,6 +14,7 @@
  * cluster database (commit.ts): placements/s batched through one placer, one at a time, and
  * unbatched from four racing placers.
  */
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   DEFAULT_SCHEDULER_CONFIG,
@@ -130,16 +131,21 @@ async function main(): Promise<void> {
   const probes = requests.slice(INSTANCES, INSTANCES + 5000);
   for (const r of probes.slice(0, 500)) place(snap, r); // warm-up
   const lat: number[] = [];
+  const latCpu: number[] = [];
   const latCount: number[] = [];
   for (const r of probes) {
+    const c0 = process.cpuUsage();
     let t = performance.now();
     place(snap, r);
     lat.push((performance.now() - t) * 1000);
+    const c1 = process.cpuUsage(c0);
+    latCpu.push(c1.user + c1.system);
     t = performance.now();
     placeCountOnly(snap, r);
     latCount.push((performance.now() - t) * 1000);
   }
   lat.sort((a, b) => a - b);
+  latCpu.sort((a, b) => a - b);
   latCount.sort((a, b) => a - b);
 
   // 3. Evacuation plan for a member holding 500 instances.
@@ -155,13 +161,18 @@ async function main(): Promise<void> {
   );
   planEvacuation(evacSnap, target, candidates); // warm-up
   const evacTimes: number[] = [];
+  const evacCpu: number[] = [];
   let plan = planEvacuation(evacSnap, target, candidates);
   for (let k = 0; k < 5; k++) {
+    const c0 = process.cpuUsage();
     const t = performance.now();
     plan = planEvacuation(evacSnap, target, candidates);
     evacTimes.push(performance.now() - t);
+    const c1 = process.cpuUsage(c0);
+    evacCpu.push((c1.user + c1.system) / 1000);
   }
   evacTimes.sort((a, b) => a - b);
+  evacCpu.sort((a, b) => a - b);
 
   // 4. Imbalance after the last 10,000 placements, each rule on the state it produced itself.
   const extra = requests.slice(INSTANCES);
@@ -184,8 +195,11 @@ async function main(): Promise<void> {
   console.log(row('', 'Shoal spread', 'LXD count-only'));
   console.log(row('one placement p50 (µs)', p50.toFixed(1), percentile(latCount, 50).toFixed(1)));
   console.log(row('one placement p99 (µs)', p99.toFixed(1), percentile(latCount, 99).toFixed(1)));
+  console.log(row('  CPU time of one placement p50/p99 (µs)', `${percentile(latCpu, 50).toFixed(0)}/${percentile(latCpu, 99).toFixed(0)}`, ''));
   console.log(row(`evacuation plan, 500 instances (ms)`, evac.toFixed(1), 'n/a'));
+  console.log(row('  CPU time of the plan (ms)', percentile(evacCpu, 50).toFixed(1), ''));
   console.log(row('  moved / unplaceable', `${plan.moves.length}/${plan.unplaceable.length}`, ''));
+  console.log(`(wall times include waiting for a CPU: load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; CPU time excludes it)`);
   console.log(row('memory imbalance max/mean after +10,000', oursImbalance.toFixed(3), countImbalance.toFixed(3)));
   console.log(row('  (10,000 alone on an empty cluster)', imbalance(oursEmpty).toFixed(3), imbalance(countEmpty).toFixed(3)));
   console.log('goals: p99 < 1000 µs; evacuation < 100 ms; imbalance <= 1.1 where count-only is worse');
@@ -199,6 +213,9 @@ async function main(): Promise<void> {
       imbalance: Number(oursImbalance.toFixed(4)),
       countonly_imbalance: Number(countImbalance.toFixed(4)),
       countonly_place_p99_us: Number(percentile(latCount, 99).toFixed(2)),
+      place_cpu_p99_us: percentile(latCpu, 99),
+      evacuate_500_cpu_ms: Number(percentile(evacCpu, 50).toFixed(2)),
+      loadavg_1m: Number(loadavg()[0]!.toFixed(2)),
       imbalance_empty_10k: Number(imbalance(oursEmpty).toFixed(4)),
       countonly_imbalance_empty_10k: Number(imbalance(countEmpty).toFixed(4)),
       ...commitJson,
