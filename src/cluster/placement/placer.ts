@@ -163,7 +163,7 @@ export class Placer {
       // Integrity rules run here (name taken, project, member, profiles): a refusal is this
       // request's error, staged nothing, and leaves the rest of the batch alone.
       tx.create(instances, d.record);
-      trackDecision(tx, d.member, d.request);
+      trackDecision(tx, d.member, d.request, snapshot.members.find((m) => m.name === d.member)?.groups ?? []);
       return d;
     } catch (err) {
       if (!isShoalError(err)) throw err;

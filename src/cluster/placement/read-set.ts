@@ -11,8 +11,8 @@
  *   resources (delete, move away) need not touch it. This stands in for "the set of instances on the
  *   member", which is not a key range (instances are keyed by project and name);
  * - the cluster configuration (policy, overcommit ratios), the project (restrictions, read by the
- *   integrity rule), the instance's profiles (its limits), the target group and the root disk's
- *   pool on the member (its capacity);
+ *   integrity rule), the instance's profiles (its limits), the target group and the member's
+ *   groups (group membership), and the root disk's pool on the member (its capacity);
  * - the instance's own key (absent: names are unique).
  *
  * Not read: other instances, other members, placement-group counts (a soft preference, not a
@@ -38,10 +38,15 @@ export function touchMemberAllocation(tx: WriteTx, member: string, why: string):
   tx.putRaw(allocationKey(member), new TextEncoder().encode(JSON.stringify({ last: why })));
 }
 
-/** Adds to `tx`'s read set what a decision for `request` on `member` depended on beyond the record's own rules. */
-export function trackDecision(tx: WriteTx, member: string, request: SchedulerRequest): void {
+/**
+ * Adds to `tx`'s read set what a decision for `request` on `member` depended on beyond the record's
+ * own rules. `memberGroups`: the member's cluster groups in the snapshot (target @group and project
+ * `restricted.cluster.groups` are decided on them).
+ */
+export function trackDecision(tx: WriteTx, member: string, request: SchedulerRequest, memberGroups: readonly string[]): void {
   tx.get(clusterConfig);
   if (request.target?.kind === 'group') tx.get(clusterGroups, request.target.name);
+  for (const g of memberGroups) tx.get(clusterGroups, g);
   const root = request.resources.rootDisk;
   if (root) tx.get(storagePoolMembers, root.pool, member);
 }
