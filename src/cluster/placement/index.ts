@@ -37,7 +37,7 @@ export { parseTarget } from './decide.js';
 export async function placeInstance(store: PlacementStore, request: PlacementRequest, opts: PlacementOptions): Promise<PlacementOutcome> {
   if (!opts.dryRun) return placerFor(store).submit(request, opts.clock, opts.signal);
   const view = await store.view();
-  const snapshot = toClusterSnapshot(view, { now: opts.clock.now(), requestOf: requestFromConfig });
+  const snapshot = toClusterSnapshot(view, { now: opts.clock.now(), requestOf: requestFromConfig, cache: placerFor(store).snapshotCache });
   const d = decide(view, snapshot, request, new Date(opts.clock.now()).toISOString());
   if (!d.ok) return { placed: false, reason: d.reason, rejections: d.rejections };
   // Run the record's checks (name taken, project, profiles) without committing anything.

@@ -13,7 +13,7 @@
  */
 import { ErrorCode, isShoalError, ShoalError, type Clock } from '../../shared/index.js';
 import { requestFromConfig, type ClusterSnapshot } from '../../scheduler/index.js';
-import { instances, toClusterSnapshot, WriteTx, type StateView } from '../../state/index.js';
+import { createSnapshotCache, instances, toClusterSnapshot, WriteTx, type SnapshotCache, type StateView } from '../../state/index.js';
 import { decide, withAssignment, type Decision } from './decide.js';
 import { ALLOCATION_PREFIX, touchMemberAllocation, trackDecision } from './read-set.js';
 import type { PlacementOutcome, PlacementRequest, PlacementStore } from './types.js';
@@ -46,6 +46,8 @@ export class Placer {
   private queue: Pending[] = [];
   private running = false;
   readonly stats: PlacerStats = { transactions: 0, conflicts: 0, placed: 0, notPlaced: 0 };
+  /** Per-instance snapshot results kept between rounds (unchanged instances are not recomputed). */
+  readonly snapshotCache: SnapshotCache = createSnapshotCache();
 
   private readonly maxBatch: number;
 
@@ -97,7 +99,7 @@ export class Placer {
       if (pending.length === 0) return;
       const view = await this.store.view();
       const first = pending[0]!;
-      let snapshot: ClusterSnapshot = toClusterSnapshot(view, { now: first.clock.now(), requestOf: requestFromConfig });
+      let snapshot: ClusterSnapshot = toClusterSnapshot(view, { now: first.clock.now(), requestOf: requestFromConfig, cache: this.snapshotCache });
       const tx = new WriteTx(view);
       const staged: { p: Pending; d: Extract<Decision, { ok: true }> }[] = [];
       // "Nothing fits" answers are given only once the round commits: they may rest on the round's
