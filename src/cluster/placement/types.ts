@@ -66,3 +66,11 @@ export type PlacementOutcome = Placed | NotPlaced;
 export function formatRejections(rejections: readonly Rejection[]): string[] {
   return rejections.map((r) => `${r.member}: ${r.reason}`);
 }
+
+/**
+ * One LXD-style message for an API error or CLI line: the reason, then each member's rejection
+ * (`No cluster member can take instance "web1": m1: Member "m1" is offline; m2: …`).
+ */
+export function describeNotPlaced(outcome: NotPlaced): string {
+  return outcome.rejections.length === 0 ? outcome.reason : `${outcome.reason}: ${formatRejections(outcome.rejections).join('; ')}`;
+}

@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { ErrorCode, isShoalError, type Clock } from '../../../../src/shared/index.js';
-import { allocationKey, formatRejections, MAX_ATTEMPTS, Placer, placeInstance, touchMemberAllocation, type InstanceSpec, type PlacementStore } from '../../../../src/cluster/placement/index.js';
+import { allocationKey, describeNotPlaced, formatRejections, MAX_ATTEMPTS, Placer, placeInstance, touchMemberAllocation, type InstanceSpec, type PlacementStore } from '../../../../src/cluster/placement/index.js';
 import { clusterGroups, instances, members, type StateStore } from '../../../../src/state/index.js';
 import { anInstance, openTestStore, T0, withMembers, type TestStore } from '../../../support/state/fixtures.js';
 
@@ -74,7 +74,9 @@ describe('src/cluster/placement', () => {
       );
       const lines = formatRejections(out.rejections);
       assert.equal(lines.length, 3);
-      assert.match(lines[0]!, /^m1: .*memory/i);
+      assert.match(lines[0]!, /^m1: Member "m1" has not enough memory: requested 20\.00GiB/);
+      assert.equal(lines[2], 'm3: Member "m3" is evacuated');
+      assert.equal(describeNotPlaced(out), `No cluster member can take instance "big": ${lines.join('; ')}`);
     });
 
     it('honours --target for a member and for @group, and explains an unknown target', async () => {
@@ -87,6 +89,8 @@ describe('src/cluster/placement', () => {
       assert.equal(grouped.member, 'm3');
       const unknown = await placeInstance(t.store, { instance: spec('c'), target: 'm9' }, { clock });
       assert.deepEqual(unknown, { placed: false, reason: 'Cluster member "m9" not found', rejections: [] });
+      assert.ok(!unknown.placed);
+      assert.equal(describeNotPlaced(unknown), 'Cluster member "m9" not found');
     });
 
     it('counts instances still being created (in-flight placements) as allocated', async () => {
