@@ -9,7 +9,12 @@
  * max/mean memory allocation after the last 10,000. A cluster's state is the product of its own
  * scheduler, so each rule is measured on the state it would itself have produced. We also print the
  * figure for the 10,000 alone on an empty cluster (10 per member, where no online rule can be even).
+ *
+ * Then (unless --no-commit) placement commits through the real transaction on a real 3-member
+ * cluster database (commit.ts): placements/s batched through one placer, one at a time, and
+ * unbatched from four racing placers.
  */
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   DEFAULT_SCHEDULER_CONFIG,
@@ -23,6 +28,7 @@ import {
   type ResourceRequest,
 } from '../../src/scheduler/index.js';
 import { seededRng, type Rng } from '../../src/shared/clock.js';
+import { measureCommit, type CommitFigures } from './commit.js';
 import { placeCountOnly } from './count-only.js';
 
 const GiB = 1024 ** 3;
@@ -109,7 +115,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const rng = seededRng(20261123);
   const requests = Array.from({ length: INSTANCES + EXTRA }, (_, i) => randomRequest(rng, i));
 
@@ -125,16 +131,21 @@ function main(): void {
   const probes = requests.slice(INSTANCES, INSTANCES + 5000);
   for (const r of probes.slice(0, 500)) place(snap, r); // warm-up
   const lat: number[] = [];
+  const latCpu: number[] = [];
   const latCount: number[] = [];
   for (const r of probes) {
+    const c0 = process.cpuUsage();
     let t = performance.now();
     place(snap, r);
     lat.push((performance.now() - t) * 1000);
+    const c1 = process.cpuUsage(c0);
+    latCpu.push(c1.user + c1.system);
     t = performance.now();
     placeCountOnly(snap, r);
     latCount.push((performance.now() - t) * 1000);
   }
   lat.sort((a, b) => a - b);
+  latCpu.sort((a, b) => a - b);
   latCount.sort((a, b) => a - b);
 
   // 3. Evacuation plan for a member holding 500 instances.
@@ -150,13 +161,18 @@ function main(): void {
   );
   planEvacuation(evacSnap, target, candidates); // warm-up
   const evacTimes: number[] = [];
+  const evacCpu: number[] = [];
   let plan = planEvacuation(evacSnap, target, candidates);
   for (let k = 0; k < 5; k++) {
+    const c0 = process.cpuUsage();
     const t = performance.now();
     plan = planEvacuation(evacSnap, target, candidates);
     evacTimes.push(performance.now() - t);
+    const c1 = process.cpuUsage(c0);
+    evacCpu.push((c1.user + c1.system) / 1000);
   }
   evacTimes.sort((a, b) => a - b);
+  evacCpu.sort((a, b) => a - b);
 
   // 4. Imbalance after the last 10,000 placements, each rule on the state it produced itself.
   const extra = requests.slice(INSTANCES);
@@ -179,11 +195,16 @@ function main(): void {
   console.log(row('', 'Shoal spread', 'LXD count-only'));
   console.log(row('one placement p50 (µs)', p50.toFixed(1), percentile(latCount, 50).toFixed(1)));
   console.log(row('one placement p99 (µs)', p99.toFixed(1), percentile(latCount, 99).toFixed(1)));
+  console.log(row('  CPU time of one placement p50/p99 (µs)', `${percentile(latCpu, 50).toFixed(0)}/${percentile(latCpu, 99).toFixed(0)}`, ''));
   console.log(row(`evacuation plan, 500 instances (ms)`, evac.toFixed(1), 'n/a'));
+  console.log(row('  CPU time of the plan (ms)', percentile(evacCpu, 50).toFixed(1), ''));
   console.log(row('  moved / unplaceable', `${plan.moves.length}/${plan.unplaceable.length}`, ''));
+  console.log(`(wall times include waiting for a CPU: load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; CPU time excludes it)`);
   console.log(row('memory imbalance max/mean after +10,000', oursImbalance.toFixed(3), countImbalance.toFixed(3)));
   console.log(row('  (10,000 alone on an empty cluster)', imbalance(oursEmpty).toFixed(3), imbalance(countEmpty).toFixed(3)));
   console.log('goals: p99 < 1000 µs; evacuation < 100 ms; imbalance <= 1.1 where count-only is worse');
+  const commit: Partial<CommitFigures> = process.argv.includes('--no-commit') ? {} : await measureCommit((l) => console.log(l));
+  const commitJson = Object.fromEntries(Object.entries(commit).map(([k, v]) => [`commit_${k}`, v]));
   console.log(
     JSON.stringify({
       place_p50_us: Number(p50.toFixed(2)),
@@ -192,10 +213,14 @@ function main(): void {
       imbalance: Number(oursImbalance.toFixed(4)),
       countonly_imbalance: Number(countImbalance.toFixed(4)),
       countonly_place_p99_us: Number(percentile(latCount, 99).toFixed(2)),
+      place_cpu_p99_us: percentile(latCpu, 99),
+      evacuate_500_cpu_ms: Number(percentile(evacCpu, 50).toFixed(2)),
+      loadavg_1m: Number(loadavg()[0]!.toFixed(2)),
       imbalance_empty_10k: Number(imbalance(oursEmpty).toFixed(4)),
       countonly_imbalance_empty_10k: Number(imbalance(countEmpty).toFixed(4)),
+      ...commitJson,
     }),
   );
 }
 
-main();
+await main();

@@ -10,9 +10,11 @@ import { wrap } from '../shared/index.js';
 import { configBool, configNumber, configValue } from './config/registry.js';
 import type { StateView } from './store/state-view.js';
 import { clusterConfig, clusterGroups, members, type MemberRecord } from './tables/cluster.js';
-import { expandInstance, instances, profiles, rootDisk, type ProfileRecord } from './tables/instances.js';
+import type { KeyRecord } from './kv/record.js';
+import { expandInstance, instances, profiles, rootDisk, type InstanceRecord, type ProfileRecord } from './tables/instances.js';
 import { projects } from './tables/projects.js';
 import { storagePoolMembers } from './tables/storage.js';
+import { keyFor } from './tables/table.js';
 
 type Disk = Readonly<Record<string, number>>;
 
@@ -56,6 +58,32 @@ export interface SnapshotOptions {
   readonly now: number;
   /** The scheduler's requestFromConfig(expandedConfig, rootDisk). */
   readonly requestOf: (config: Readonly<Record<string, string>>, rootDisk: Readonly<Record<string, string>> | null) => SnapshotRequest;
+  /**
+   * Per-instance results kept between snapshots of one store (createSnapshotCache): an instance
+   * whose stored record and profiles are the same objects as last time is not decoded, expanded
+   * or parsed again. Pass the same `requestOf` with one cache.
+   */
+  readonly cache?: SnapshotCache;
+}
+
+/** What one instance adds to the snapshot, and the stored records it was computed from. */
+interface InstanceContribution {
+  readonly project: string;
+  readonly location: string;
+  readonly request: SnapshotRequest;
+  readonly group: string | undefined;
+  /** Project whose profiles were used, the profile keys and the stored profile records seen. */
+  readonly profileProject: string;
+  readonly profileKeys: readonly string[];
+  readonly profileRecords: readonly (KeyRecord | undefined)[];
+}
+
+/** Memo of per-instance contributions, keyed by the stored (immutable) instance record. */
+export type SnapshotCache = WeakMap<KeyRecord, InstanceContribution>;
+
+/** A new, empty SnapshotCache (one per store; records are shared by its views). */
+export function createSnapshotCache(): SnapshotCache {
+  return new WeakMap();
 }
 
 /** Builds the scheduler's snapshot from `view` (pure; no I/O). Throws when an instance's stored limits are unusable. */
@@ -80,36 +108,33 @@ export function toClusterSnapshot(view: StateView, o: SnapshotOptions): Snapshot
     memberRecords.map((m) => [m.server_name, { cpu: 0, memoryBytes: 0, disk: {}, count: 0 }]),
   );
   const placementGroups = new Map<string, Map<string, number>>();
-  const profileCache = new Map<string, ProfileRecord | undefined>();
   const profileProjectOf = new Map<string, string>();
   for (const p of view.list(projects)) profileProjectOf.set(p.record.name, configBool('project', p.record.config, 'features.profiles') ? p.record.name : 'default');
-  for (const { record: inst } of view.list(instances)) {
-    const a = alloc.get(inst.location);
-    if (!a) continue;
-    const pp = profileProjectOf.get(inst.project) ?? inst.project;
-    const profs = inst.profiles
-      .map((n) => {
-        const k = `${pp}/${n}`;
-        if (!profileCache.has(k)) profileCache.set(k, view.get(profiles, pp, n)?.record);
-        return profileCache.get(k);
-      })
-      .filter((p): p is ProfileRecord => p !== undefined);
-    const expanded = expandInstance(inst, profs);
-    let req: SnapshotRequest;
-    try {
-      req = o.requestOf(expanded.config, rootDisk(expanded.devices));
-    } catch (err) {
-      throw wrap(err, `Instance "${inst.name}" in project "${inst.project}" has unusable limits`);
+  const profileRecordOf = new Map<string, KeyRecord | undefined>();
+  const storedProfile = (key: string): KeyRecord | undefined => {
+    if (!profileRecordOf.has(key)) profileRecordOf.set(key, view.kv.get(key));
+    return profileRecordOf.get(key);
+  };
+  for (const [key, rec] of view.kv.scan(instances.prefix)) {
+    let c = o.cache?.get(rec);
+    if (c !== undefined && !stillValid(c, profileProjectOf, storedProfile)) c = undefined;
+    if (c === undefined) {
+      const inst = view.decode(instances, key, rec).record;
+      if (!alloc.has(inst.location)) continue;
+      c = contribution(view, inst, profileProjectOf, storedProfile, o.requestOf);
+      o.cache?.set(rec, c);
     }
+    const a = alloc.get(c.location);
+    if (!a) continue;
+    const req = c.request;
     a.count++;
     a.cpu += req.cpu;
-    a.memoryBytes += 'bytes' in req.memory ? req.memory.bytes : Math.floor(((capacity.get(inst.location)?.memoryBytes ?? 0) * req.memory.percent) / 100);
+    a.memoryBytes += 'bytes' in req.memory ? req.memory.bytes : Math.floor(((capacity.get(c.location)?.memoryBytes ?? 0) * req.memory.percent) / 100);
     if (req.rootDisk) a.disk[req.rootDisk.pool] = (a.disk[req.rootDisk.pool] ?? 0) + req.rootDisk.bytes;
-    const group = expanded.config['placement.group'];
-    if (group) {
-      const k = `${inst.project}/${group}`;
+    if (c.group) {
+      const k = `${c.project}/${c.group}`;
       const byMember = placementGroups.get(k) ?? placementGroups.set(k, new Map()).get(k)!;
-      byMember.set(inst.location, (byMember.get(inst.location) ?? 0) + 1);
+      byMember.set(c.location, (byMember.get(c.location) ?? 0) + 1);
     }
   }
 
@@ -148,6 +173,38 @@ export function toClusterSnapshot(view: StateView, o: SnapshotOptions): Snapshot
       memoryOvercommit: configNumber('server', serverConfig, 'scheduler.memory_overcommit'),
     },
   };
+}
+
+/** True when `c` was computed from the profiles (and profile project) the view still has. */
+function stillValid(c: InstanceContribution, profileProjectOf: ReadonlyMap<string, string>, storedProfile: (key: string) => KeyRecord | undefined): boolean {
+  if (c.profileProject !== (profileProjectOf.get(c.project) ?? c.project)) return false;
+  return c.profileKeys.every((k, i) => storedProfile(k) === c.profileRecords[i]);
+}
+
+/** What `inst` adds to the snapshot (its profiles expanded, its limits parsed). Throws for unusable limits. */
+function contribution(
+  view: StateView,
+  inst: InstanceRecord,
+  profileProjectOf: ReadonlyMap<string, string>,
+  storedProfile: (key: string) => KeyRecord | undefined,
+  requestOf: SnapshotOptions['requestOf'],
+): InstanceContribution {
+  const pp = profileProjectOf.get(inst.project) ?? inst.project;
+  const profileKeys = inst.profiles.map((n) => keyFor(profiles, [pp, n]));
+  const profileRecords = profileKeys.map(storedProfile);
+  const profs: ProfileRecord[] = [];
+  profileKeys.forEach((k, i) => {
+    const r = profileRecords[i];
+    if (r !== undefined) profs.push(view.decode(profiles, k, r).record);
+  });
+  const expanded = expandInstance(inst, profs);
+  let request: SnapshotRequest;
+  try {
+    request = requestOf(expanded.config, rootDisk(expanded.devices));
+  } catch (err) {
+    throw wrap(err, `Instance "${inst.name}" in project "${inst.project}" has unusable limits`);
+  }
+  return { project: inst.project, location: inst.location, request, group: expanded.config['placement.group'] || undefined, profileProject: pp, profileKeys, profileRecords };
 }
 
 function statusOf(m: MemberRecord, now: number, offlineMs: number): SnapshotMember['status'] {
