@@ -107,6 +107,10 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      // Raft first: closing its transport ends the peers' long-lived inbound streams, which would
+      // otherwise hold tryShutdown() until the forced shutdown below.
+      await state.stop();
+      await raft.close();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => server.forceShutdown(), 1000);
         server.tryShutdown(() => {
@@ -114,8 +118,6 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
           resolve();
         });
       });
-      await state.stop();
-      await raft.close();
       await sm.flush().catch((err: unknown) => log.error({ err }, 'applied entries were not all written'));
       await db.close();
       log.info({}, 'member stopped');

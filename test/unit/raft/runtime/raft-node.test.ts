@@ -183,5 +183,24 @@ describe('src/raft/runtime/raft-node', () => {
       // The address book came with the snapshot.
       assert.equal(learner.transport.peers.get(leader.id), `m${leader.id}@127.0.0.1:${7000 + leader.id}`);
     });
+
+    it('catches up a learner added after the last stored snapshot on an idle cluster (a fresh snapshot lists it)', async () => {
+      // The periodic snapshot comes every 20 entries: after it, too few entries follow (and none
+      // after the addition) for another one, so only the snapshot taken for the new member helps.
+      h = new Harness({ snapshotEntries: 20, snapshotTrailing: 0 });
+      await h.startCluster(3);
+      const leader = await h.leader();
+      for (let i = 0; i < 22; i++) await leader.node.propose(b(`s${i}`));
+      await h.flush();
+      const before = leader.node.status().snapshotIndex;
+      assert.ok(before >= 20 && before < leader.node.appliedIndex, `snapshot at ${before} of ${leader.node.appliedIndex}`);
+      const learner = await h.start(4, []);
+      await leader.node.addLearner(4, 'm4@127.0.0.1:7004');
+      await h.until(() => learner.sm.log.length === 22);
+      assert.equal(learner.sm.restores, 1);
+      const snap = leader.storage.snapshot().meta;
+      assert.ok(snap.index > before, 'a new snapshot was stored after the addition');
+      assert.deepEqual(snap.confState.learners, [4]);
+    });
   });
 });
