@@ -45,6 +45,16 @@ export function registerMoreCommands(program: Command, ctx: () => CliContext): v
   examples(device.command('list').description('List devices').argument('<name>'), ['shoal config device list web1']).action(async (name: string) => (await cfg()).deviceList(ctx(), name));
   examples(device.command('show').description('Show devices as YAML').argument('<name>'), ['shoal config device show web1']).action(async (name: string) => (await cfg()).deviceShow(ctx(), name));
 
+  const trust = examples(config.command('trust').description('Manage trusted client certificates'), ['shoal config trust add laptop', 'shoal config trust list', 'shoal config trust remove 1a2b3c']);
+  const tr = () => import('./commands/trust.js');
+  examples(trust.command('add').description('Issue a trust token for a new client (use it with `shoal remote add`)').argument('<name>').option('--projects <list>', 'restrict the client to these projects (comma-separated)').option('--restricted', 'restrict the client'), ['shoal config trust add laptop', 'shoal config trust add ci --projects dev']).action(
+    async (n: string, o: { projects?: string; restricted?: boolean }) => (await tr()).trustAdd(ctx(), n, o),
+  );
+  examples(trust.command('list').alias('ls').description('List trusted certificates').argument('[remote]').addOption(formatOption()), ['shoal config trust list']).action(
+    async (r: string | undefined, o: { format: ListFormat }) => (await tr()).trustList(ctx(), r, o),
+  );
+  examples(trust.command('remove').alias('rm').description('Remove a trusted certificate').argument('<fingerprint>'), ['shoal config trust remove 1a2b3c']).action(async (f: string) => (await tr()).trustRemove(ctx(), f));
+
   examples(
     program
       .command('exec')
