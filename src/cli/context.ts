@@ -9,6 +9,7 @@ import { Transport } from './client/transport.js';
 
 /** Thrown by commands that end with a specific exit code and nothing to print (exec). */
 export class ExitCode extends Error {
+  override readonly name = 'ExitCode';
   constructor(readonly code: number) {
     super(`exit ${code}`);
   }
@@ -20,6 +21,11 @@ export interface Streams {
   err(text: string): void;
   /** True when stdout is a terminal (progress lines, interactive exec). */
   readonly isTTY: boolean;
+  /** Raw bytes to stdout/stderr (exec output); defaults to out/err of the UTF-8 text. */
+  readonly outBytes?: (b: Buffer) => void;
+  readonly errBytes?: (b: Buffer) => void;
+  /** Input for exec (default: process.stdin). */
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 /** Options every command accepts (see main.ts). */

@@ -26,6 +26,8 @@ const processIo: MainIo = {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     isTTY: process.stdout.isTTY === true,
+    outBytes: (b) => void process.stdout.write(b),
+    errBytes: (b) => void process.stderr.write(b),
   },
   env: process.env,
 };
@@ -93,7 +95,7 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
     await program.parseAsync(args, { from: 'user' });
     return 0;
   } catch (err) {
-    if (err instanceof ExitCode) return err.code;
+    if (err instanceof ExitCode || (err instanceof Error && err.name === 'ExitCode')) return (err as ExitCode).code;
     if (err instanceof CommanderError) {
       // Help and version end with exit code 0; usage errors are reported like any other.
       if (err.exitCode === 0) return 0;

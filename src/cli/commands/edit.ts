@@ -27,7 +27,7 @@ export async function parseEditYaml(text: string): Promise<Record<string, unknow
 /** Reads all of stdin. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  for await (const c of process.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }
 

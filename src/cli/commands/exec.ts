@@ -23,37 +23,43 @@ export interface ExecOptions {
   readonly forceInteractive?: boolean | undefined;
 }
 
-async function openSocket(client: ShoalClient, opId: string, secret: string): Promise<WsSocket> {
+/**
+ * Opens one stream's websocket. The output sink is attached before the socket opens, so nothing
+ * the server sends right after the upgrade is lost; `closed` settles when the stream ends.
+ */
+async function openSocket(client: ShoalClient, opId: string, secret: string, sink?: (b: Buffer) => void): Promise<{ ws: WsSocket; closed: Promise<void> }> {
   const { default: WebSocket } = await import('ws');
   const { url, options } = client.transport.websocketTarget(
     `/1.0/operations/${encodeURIComponent(opId)}/websocket?secret=${encodeURIComponent(secret)}`,
   );
   const ws = new WebSocket(url, options);
+  if (sink) {
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      if (buf.length === 0 && isBinary) return;
+      sink(buf);
+    });
+  }
+  const closed = new Promise<void>((resolve) => {
+    ws.once('close', () => resolve());
+  });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', (err) => reject(new ShoalError(ErrorCode.Unavailable, `Failed connecting to the exec websocket: ${err.message}`, { cause: err })));
     ws.once('unexpected-response', (_req, res) => reject(new ShoalError(ErrorCode.Unavailable, `Exec websocket refused with HTTP ${res.statusCode ?? 0}`)));
   });
-  return ws;
-}
-
-function pumpOut(ws: WsSocket, write: (b: Buffer) => void): Promise<void> {
-  return new Promise((resolve) => {
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      if (buf.length === 0 && isBinary) return;
-      write(buf);
-    });
-    ws.once('close', () => resolve());
-    ws.once('error', () => resolve());
-  });
+  ws.on('error', () => undefined); // errors after open end the stream; 'close' follows
+  return { ws, closed };
 }
 
 /** Runs the command; resolves with its exit code. */
 export async function execCommand(ctx: CliContext, arg: string, command: readonly string[], opts: ExecOptions): Promise<number> {
   if (command.length === 0) throw new ShoalError(ErrorCode.InvalidArgument, 'Missing command (shoal exec NAME -- CMD...)');
   const ref = await ctx.resolve(arg);
-  const interactive = opts.forceInteractive ?? (process.stdin.isTTY === true && process.stdout.isTTY === true);
+  const stdin = (ctx.streams.stdin ?? process.stdin) as NodeJS.ReadStream;
+  const interactive = opts.forceInteractive ?? (stdin.isTTY === true && process.stdout.isTTY === true);
+  const writeOut = ctx.streams.outBytes ?? ((b: Buffer) => ctx.streams.out(b.toString('utf8')));
+  const writeErr = ctx.streams.errBytes ?? ((b: Buffer) => ctx.streams.err(b.toString('utf8')));
   const environment = parseKeyValues(opts.env ?? []);
   if (interactive && !environment['TERM']) environment['TERM'] = ctx.env['TERM'] ?? 'xterm';
   const body: InstanceExecPost = {
@@ -73,23 +79,24 @@ export async function execCommand(ctx: CliContext, arg: string, command: readonl
     if (!s) throw new ShoalError(ErrorCode.Internal, `Exec operation has no "${k}" stream`);
     return s;
   };
-  const control = await openSocket(ref.client, op.id, secret('control'));
-  const stdinWs = await openSocket(ref.client, op.id, secret('0'));
+  const control = (await openSocket(ref.client, op.id, secret('control'))).ws;
   const outputs: Promise<void>[] = [];
+  const stdinSock = await openSocket(ref.client, op.id, secret('0'), interactive ? writeOut : undefined);
+  const stdinWs = stdinSock.ws;
   let stdoutWs: WsSocket | undefined;
   let stderrWs: WsSocket | undefined;
   if (interactive) {
-    outputs.push(pumpOut(stdinWs, (b) => void process.stdout.write(b)));
+    outputs.push(stdinSock.closed);
   } else {
-    stdoutWs = await openSocket(ref.client, op.id, secret('1'));
-    stderrWs = await openSocket(ref.client, op.id, secret('2'));
-    outputs.push(pumpOut(stdoutWs, (b) => void process.stdout.write(b)));
-    outputs.push(pumpOut(stderrWs, (b) => void process.stderr.write(b)));
+    const o = await openSocket(ref.client, op.id, secret('1'), writeOut);
+    const e = await openSocket(ref.client, op.id, secret('2'), writeErr);
+    stdoutWs = o.ws;
+    stderrWs = e.ws;
+    outputs.push(o.closed, e.closed);
   }
-  const stdin = process.stdin;
   const wasRaw = stdin.isTTY ? stdin.isRaw : false;
   if (interactive && stdin.isTTY) stdin.setRawMode(true);
-  const onData = (b: Buffer): void => {
+  const onData = (b: Buffer | string): void => {
     if (stdinWs.readyState === stdinWs.OPEN) stdinWs.send(b, { binary: true });
   };
   const onEnd = (): void => {

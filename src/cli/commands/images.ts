@@ -89,7 +89,7 @@ async function addAliases(ctx: CliContext, remote: string, fingerprint: string, 
 }
 
 /** A stream counting what passes, reporting "Transferring image: N% (rate)". */
-export function uploadProgress(total: number, report: (text: string) => void, now: () => number = Date.now): Transform {
+export function uploadProgress(total: number, report: (text: string) => void, step = 1, now: () => number = Date.now): Transform {
   let sent = 0;
   let lastShown = -1;
   const startedAt = now();
@@ -97,7 +97,7 @@ export function uploadProgress(total: number, report: (text: string) => void, no
     transform(chunk: Buffer, _enc, cb) {
       sent += chunk.length;
       const pct = total > 0 ? Math.floor((sent * 100) / total) : 100;
-      if (pct !== lastShown) {
+      if (pct !== lastShown && (pct - lastShown >= step || pct === 100)) {
         lastShown = pct;
         const secs = Math.max(0.001, (now() - startedAt) / 1000);
         report(`Transferring image: ${pct}% (${bytes(Math.round(sent / secs))}/s)`);
@@ -119,7 +119,7 @@ export async function imageImport(
     throw new ShoalError(ErrorCode.NotFound, `Image file "${file}" not found`, { cause: err });
   })).size;
   const progress = progressPrinter(ctx) ?? (() => undefined);
-  const body = createReadStream(file).pipe(uploadProgress(size, progress));
+  const body = createReadStream(file).pipe(uploadProgress(size, progress, ctx.streams.isTTY ? 1 : 10));
   const op = await ref.client.upload<Operation>(
     '/1.0/images',
     body,
