@@ -8,7 +8,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { ErrorCode, ShoalError } from '../../shared/errors.js';
 import { fingerprintOfDer, type Endpoint } from './transport.js';
 
@@ -47,8 +46,9 @@ export function cliPaths(env: NodeJS.ProcessEnv = process.env): CliPaths {
 
 const EMPTY: CliConfig = { defaultRemote: LOCAL_REMOTE, remotes: {}, aliases: {} };
 
-/** Parses config.yml text; unknown keys are ignored, wrong types are INVALID_ARGUMENT. */
-export function parseConfig(text: string): CliConfig {
+/** Parses config.yml text; unknown keys are ignored, wrong types are INVALID_ARGUMENT. yaml loads lazily (startup time). */
+export async function parseConfig(text: string): Promise<CliConfig> {
+  const { parse } = await import('yaml');
   const raw: unknown = parse(text);
   if (raw === null || raw === undefined) return EMPTY;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ShoalError(ErrorCode.InvalidArgument, 'Invalid client configuration: not a map');
@@ -75,7 +75,8 @@ export function parseConfig(text: string): CliConfig {
 }
 
 /** Renders config.yml (the `local` remote is implicit and left out). */
-export function renderConfig(config: CliConfig): string {
+export async function renderConfig(config: CliConfig): Promise<string> {
+  const { stringify } = await import('yaml');
   const remotes = Object.fromEntries(Object.entries(config.remotes).filter(([n]) => n !== LOCAL_REMOTE));
   return stringify({ 'default-remote': config.defaultRemote, remotes, aliases: config.aliases });
 }
@@ -101,7 +102,7 @@ export async function loadConfig(paths: CliPaths): Promise<CliConfig> {
 export async function saveConfig(paths: CliPaths, config: CliConfig): Promise<void> {
   await mkdir(paths.confDir, { recursive: true, mode: 0o700 });
   const file = join(paths.confDir, 'config.yml');
-  await writeFile(`${file}.tmp`, renderConfig(config), { mode: 0o600 });
+  await writeFile(`${file}.tmp`, await renderConfig(config), { mode: 0o600 });
   await rename(`${file}.tmp`, file);
 }
 

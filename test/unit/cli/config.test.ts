@@ -37,21 +37,21 @@ describe('src/cli/client/config', () => {
   });
 
   describe('parseConfig / renderConfig', () => {
-    it('round-trips remotes, the default remote and aliases', () => {
-      assert.deepEqual(parseConfig(renderConfig(config)), config);
+    it('round-trips remotes, the default remote and aliases', async () => {
+      assert.deepEqual(await parseConfig(await renderConfig(config)), config);
     });
 
-    it('treats an empty file as the default configuration', () => {
-      assert.deepEqual(parseConfig(''), { defaultRemote: 'local', remotes: {}, aliases: {} });
+    it('treats an empty file as the default configuration', async () => {
+      assert.deepEqual(await parseConfig(''), { defaultRemote: 'local', remotes: {}, aliases: {} });
     });
 
-    it('rejects a remote without an address', () => {
-      assert.throws(() => parseConfig('remotes:\n  x: {protocol: shoal}\n'), { code: 'INVALID_ARGUMENT', message: /remote "x" has no "addr"/ });
+    it('rejects a remote without an address', async () => {
+      await assert.rejects(parseConfig('remotes:\n  x: {protocol: shoal}\n'), { code: 'INVALID_ARGUMENT', message: /remote "x" has no "addr"/ });
     });
 
-    it('never writes the built-in local remote', () => {
-      const text = renderConfig({ ...config, remotes: { ...config.remotes, local: { addr: 'unix:///x' } } });
-      assert.equal(parseConfig(text).remotes['local'], undefined);
+    it('never writes the built-in local remote', async () => {
+      const text = await renderConfig({ ...config, remotes: { ...config.remotes, local: { addr: 'unix:///x' } } });
+      assert.equal((await parseConfig(text)).remotes['local'], undefined);
     });
   });
 
