@@ -80,7 +80,13 @@ describe('scripts/demo/net-hosts.ts', () => {
         const pid = await hosts.spawn(h, 'busybox', ['nc', '-l', '-p', '7777', '-e', 'echo', 'hello from srv'], {
           logFile: join(dir.path, 'nc.log'),
         });
-        assert.equal((await run('ip', ['netns', 'identify', String(pid)])).stdout.trim(), h.ns);
+        // `ip` joins the namespace just after it starts, then execs the command under the same PID.
+        let ns = '';
+        for (let i = 0; i < 50 && ns !== h.ns; i++) {
+          ns = (await run('ip', ['netns', 'identify', String(pid)])).stdout.trim();
+          if (ns !== h.ns) await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal(ns, h.ns);
         let reply = '';
         for (let i = 0; i < 50 && !reply.includes('hello'); i++) {
           reply = (await run('busybox', ['nc', '-w', '2', h.address, '7777'], { okCodes: [0, 1] })).stdout;
