@@ -1,23 +1,39 @@
 /**
- * shoald: the Shoal daemon's command line. For now it only has the operator's window into the
- * cluster database (like `lxd sql global`), talking to the running member in $SHOAL_DIR (default
- * /var/lib/shoal) over its control socket `$SHOAL_DIR/control.socket` (see state-runtime.ts):
+ * shoald: the Shoal daemon and its command line. SHOAL_DIR (default /var/lib/shoal) selects the
+ * member's state dir.
  *
+ *   shoald [--log-level L]              run the member in the foreground (resumes from disk, or
+ *                                       waits for `shoald init`); SIGTERM/SIGINT stop it
+ *   shoald waitready [--timeout N]      exit 0 once the daemon answers and (if initialized) has a leader
+ *   shoald init --auto --name NAME --address HOST:PORT [--api-address HOST:PORT]
+ *               [--storage-backend dir|btrfs] [--network-bridge NAME|none] [--network-ipv4 CIDR|auto]
+ *   shoald init --join TOKEN --name NAME --address HOST:PORT [--api-address HOST:PORT]
  *   shoald db dump [PREFIX] [--stale]   every key (under PREFIX) with its record, as a JSON array
  *   shoald db get KEY [--stale]         one key, as a JSON object (exit 1 when absent)
  *
- * Reads are linearizable (a ReadIndex round through the leader) unless --stale is given, which
- * answers from this member's applied state even without a leader. Values that are JSON are printed
- * as JSON, other values as `{"base64": …}`. Exit codes: 0 ok, 1 error, 2 usage.
+ * `init` and `waitready` talk to the running daemon over `$SHOAL_DIR/control.socket`
+ * (control.ts); `db` reads the cluster database over the same socket (linearizable unless
+ * --stale). Exit codes: 0 ok, 1 error, 2 usage, 3 corrupt data on disk (daemon refuses to start).
  */
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { KeyValue } from '../../proto/gen/shoal/kv/v1/kv.js';
 import { StateServiceClient, type RangeRequest, type RangeResponse } from '../../proto/gen/shoal/state/v1/state.js';
-import { ErrorCode, fromGrpcError, isShoalError, ShoalError } from '../shared/index.js';
+import type { LevelWithSilent } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { ErrorCode, createLogger, errorMessage, fromGrpcError, isShoalError, ShoalError } from '../shared/index.js';
+import { checkBootstrap } from './bootstrap.js';
+import { callControl, type InitRequest, type InitResponse, type StatusResponse } from './control.js';
+import { runDaemon, type Daemon } from './daemon.js';
+import { shoalDirFromEnv, shoalPaths, splitHostPort } from './paths.js';
 import { controlSocketPath } from './state-runtime.js';
 
-const USAGE = `Usage: shoald db dump [PREFIX] [--stale]
+const USAGE = `Usage: shoald [--log-level LEVEL]
+       shoald waitready [--timeout SECONDS]
+       shoald init --auto --name NAME --address HOST:PORT [--api-address HOST:PORT]
+                   [--storage-backend dir|btrfs] [--network-bridge NAME|none] [--network-ipv4 CIDR|auto]
+       shoald init --join TOKEN --name NAME --address HOST:PORT [--api-address HOST:PORT]
+       shoald db dump [PREFIX] [--stale]
        shoald db get KEY [--stale]
 Environment: SHOAL_DIR (default /var/lib/shoal) selects the member.`;
 
@@ -44,14 +60,25 @@ function range(socket: string, req: RangeRequest): Promise<RangeResponse> {
   });
 }
 
+class UsageError extends Error {}
+
 async function main(argv: readonly string[]): Promise<number> {
+  const verb0 = argv[0];
+  if (verb0 === undefined || verb0.startsWith('--')) return runForeground(argv);
+  if (verb0 === 'init') return init(argv.slice(1));
+  if (verb0 === 'waitready') return waitready(argv.slice(1));
+  if (verb0 === '-h' || verb0 === '--help' || verb0 === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (verb0 !== 'db') throw new UsageError(`Unknown command "${verb0}"`);
   const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { stale: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
-  const [group, verb, arg, extra] = positionals;
-  if (values.help || group !== 'db' || (verb !== 'dump' && verb !== 'get') || extra !== undefined || (verb === 'get' && arg === undefined)) {
+  const [, verb, arg, extra] = positionals;
+  if (values.help || (verb !== 'dump' && verb !== 'get') || extra !== undefined || (verb === 'get' && arg === undefined)) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const socket = controlSocketPath(process.env['SHOAL_DIR'] ?? '/var/lib/shoal');
+  const socket = controlSocketPath(shoalDirFromEnv());
   const serializable = values.stale ?? false;
   if (verb === 'dump') {
     const res = await range(socket, { key: arg ?? '', prefix: true, limit: 0, serializable });
@@ -65,10 +92,166 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+/** `shoald`: the member in the foreground until SIGTERM/SIGINT. */
+async function runForeground(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], strict: true, options: { 'log-level': { type: 'string' } } });
+  const level = values['log-level'] ?? process.env['SHOAL_LOG_LEVEL'] ?? 'info';
+  if (!LEVELS.includes(level)) throw new UsageError(`Invalid --log-level "${level}"`);
+  const dir = shoalDirFromEnv();
+  const log = createLogger({ level: level as LevelWithSilent });
+  let daemon: Daemon;
+  try {
+    daemon = await runDaemon(shoalPaths(dir), log);
+  } catch (err) {
+    log.fatal({ err }, 'daemon failed to start');
+    process.stderr.write(`Error: ${errorMessage(err)}\n`);
+    return isShoalError(err, ErrorCode.DataLoss) ? 3 : 1;
+  }
+  process.once('SIGTERM', () => void daemon.stop(0));
+  process.once('SIGINT', () => void daemon.stop(0));
+  return daemon.exited;
+}
+
+const LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** `shoald init`: bootstrap or join through the running daemon. */
+async function init(argv: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        auto: { type: 'boolean', default: false },
+        join: { type: 'string' },
+        preseed: { type: 'boolean', default: false },
+        name: { type: 'string' },
+        address: { type: 'string' },
+        'api-address': { type: 'string' },
+        'storage-backend': { type: 'string' },
+        'network-bridge': { type: 'string' },
+        'network-ipv4': { type: 'string' },
+        timeout: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(errorMessage(err));
+  }
+  const req = values.preseed ? await preseedRequest() : flagsRequest(values);
+  const timeoutS = Number(values.timeout ?? 120);
+  const res = await callControl<InitResponse>(controlSocketPath(shoalDirFromEnv()), 'init', req, timeoutS * 1000);
+  process.stdout.write(`Member "${res.member}" initialized (raft id ${res.raftId})\n`);
+  return 0;
+}
+
+interface InitFlags {
+  auto?: boolean;
+  join?: string | undefined;
+  name?: string | undefined;
+  address?: string | undefined;
+  'api-address'?: string | undefined;
+  'storage-backend'?: string | undefined;
+  'network-bridge'?: string | undefined;
+  'network-ipv4'?: string | undefined;
+}
+
+/** The init request from flags. Bad input: INVALID_ARGUMENT with one line; nothing is sent. */
+function flagsRequest(v: InitFlags): InitRequest {
+  if (v.auto && v.join !== undefined) throw invalid('--auto and --join are mutually exclusive');
+  if (!v.auto && v.join === undefined) throw new UsageError('shoald init needs --auto, --join TOKEN or --preseed');
+  const name = v.name;
+  const address = v.address;
+  if (!name) throw invalid('Missing --name');
+  if (!address) throw invalid('Missing --address');
+  const apiAddress = v['api-address'] ?? defaultApiAddress(address);
+  if (v.join !== undefined) {
+    for (const f of ['storage-backend', 'network-bridge', 'network-ipv4'] as const) if (v[f] !== undefined) throw invalid(`--${f} is only for --auto (a joiner takes the cluster's pools and networks)`);
+    return { kind: 'join', token: v.join, name, address, apiAddress };
+  }
+  const backend = v['storage-backend'];
+  if (backend !== undefined && backend !== 'dir' && backend !== 'btrfs') throw invalid(`Invalid --storage-backend "${backend}": expected dir or btrfs`);
+  const bridge = v['network-bridge'];
+  const req: InitRequest = {
+    kind: 'bootstrap',
+    name,
+    address,
+    apiAddress,
+    ...(backend ? { storageBackend: backend } : {}),
+    ...(bridge && bridge !== 'none' ? { networkBridge: bridge } : {}),
+    ...(v['network-ipv4'] ? { networkIpv4: v['network-ipv4'] } : {}),
+  };
+  checkBootstrap(req);
+  return req;
+}
+
+/** `--api-address` default: the cluster address's host, port + 1. */
+function defaultApiAddress(address: string): string {
+  const { host, port } = splitHostPort(address, '--address');
+  if (port >= 65535) throw invalid(`Invalid --address "${address}": no port after it for the API; give --api-address`);
+  return `${host.includes(':') ? `[${host}]` : host}:${port + 1}`;
+}
+
+/** `shoald init --preseed < file.yaml` (keys: name, address, api_address, token | storage_backend, network_bridge, network_ipv4). */
+async function preseedRequest(): Promise<InitRequest> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  let doc: unknown;
+  try {
+    doc = parseYaml(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw invalid(`Invalid preseed YAML: ${errorMessage(err)}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid('Invalid preseed: expected a YAML mapping');
+  const o = doc as Record<string, unknown>;
+  const known = ['name', 'address', 'api_address', 'token', 'storage_backend', 'network_bridge', 'network_ipv4'];
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw invalid(`Invalid preseed: unknown key "${k}"`);
+  const str = (k: string): string | undefined => {
+    const x = o[k];
+    if (x === undefined || x === null) return undefined;
+    if (typeof x !== 'string') throw invalid(`Invalid preseed: "${k}" must be a string`);
+    return x;
+  };
+  const token = str('token');
+  return flagsRequest({
+    auto: token === undefined,
+    join: token,
+    name: str('name'),
+    address: str('address'),
+    'api-address': str('api_address'),
+    'storage-backend': str('storage_backend'),
+    'network-bridge': str('network_bridge'),
+    'network-ipv4': str('network_ipv4'),
+  });
+}
+
+/** `shoald waitready`: polls the daemon until it is ready. */
+async function waitready(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], strict: true, options: { timeout: { type: 'string' } } });
+  const timeoutS = Number(values.timeout ?? 0);
+  if (!Number.isFinite(timeoutS) || timeoutS < 0) throw invalid(`Invalid --timeout "${values.timeout ?? ''}"`);
+  const deadline = timeoutS === 0 ? Infinity : Date.now() + timeoutS * 1000;
+  const socket = controlSocketPath(shoalDirFromEnv());
+  for (;;) {
+    try {
+      const st = await callControl<StatusResponse>(socket, 'status', {}, 2000);
+      if (!st.initialized || st.ready) return 0;
+    } catch (err) {
+      if (!isShoalError(err, ErrorCode.Unavailable) && !isShoalError(err, ErrorCode.DeadlineExceeded)) throw err;
+    }
+    if (Date.now() > deadline) throw new ShoalError(ErrorCode.DeadlineExceeded, `The daemon was not ready within ${timeoutS}s`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+function invalid(message: string): ShoalError {
+  return new ShoalError(ErrorCode.InvalidArgument, message);
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`Error: ${isShoalError(err) || err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.stderr.write(`Error: ${errorMessage(err)}\n`);
+    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
   },
 );

@@ -29,6 +29,11 @@ export interface StateRuntimeOptions {
   readonly listen: string;
   readonly schemaMax?: number | undefined;
   readonly logger: Logger;
+  /**
+   * A control server already serving on the control socket (shoald's, with DaemonControl):
+   * StateService is added to it instead of binding a new one. Absent: one is created.
+   */
+  readonly control?: grpc.Server;
 }
 
 export interface StateRuntime {
@@ -50,13 +55,20 @@ export async function startStateRuntime(o: StateRuntimeOptions): Promise<StateRu
   o.server.addService(StateServiceService, service);
 
   const controlSocket = controlSocketPath(o.dataDir);
-  if (existsSync(controlSocket)) rmSync(controlSocket); // left by a killed process
-  const control = new grpc.Server({ 'grpc.enable_channelz': 0 });
-  control.addService(StateServiceService, service);
-  await new Promise<void>((resolve, reject) =>
-    control.bindAsync(`unix:${controlSocket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-  );
-  chmodSync(controlSocket, 0o600);
+  const shared = o.control;
+  let control: grpc.Server | undefined;
+  if (shared) {
+    shared.addService(StateServiceService, service);
+  } else {
+    if (existsSync(controlSocket)) rmSync(controlSocket); // left by a killed process
+    const own = new grpc.Server({ 'grpc.enable_channelz': 0 });
+    control = own;
+    own.addService(StateServiceService, service);
+    await new Promise<void>((resolve, reject) =>
+      own.bindAsync(`unix:${controlSocket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    );
+    chmodSync(controlSocket, 0o600);
+  }
 
   const upgrader = new SchemaUpgrader({ store, clock: systemClock, logger: log, isLeader: () => o.raft.leader === o.raft.id,
     raftMembers: () => {
@@ -75,8 +87,13 @@ export async function startStateRuntime(o: StateRuntimeOptions): Promise<StateRu
     stop: async () => {
       advertiser.dispose();
       upgrader.dispose();
-      await new Promise<void>((resolve) => control.tryShutdown(() => resolve()));
-      rmSync(controlSocket, { force: true });
+      if (shared) {
+        shared.removeService(StateServiceService);
+      } else if (control) {
+        const own = control;
+        await new Promise<void>((resolve) => own.tryShutdown(() => resolve()));
+        rmSync(controlSocket, { force: true });
+      }
     },
   };
 }

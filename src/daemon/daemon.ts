@@ -1,0 +1,83 @@
+/**
+ * `shoald` with no verb: runs a member in the foreground from SHOAL_DIR. An initialized state dir
+ * (member.json) resumes the member from disk; otherwise the daemon waits on its control socket
+ * for `shoald init` (bootstrap or join). SIGTERM/SIGINT stop it cleanly.
+ */
+import { ErrorCode, ShoalError, type Logger } from '../shared/index.js';
+import { bootstrapMember } from './bootstrap.js';
+import { startControlServer, type InitRequest, type InitResponse, type StatusResponse } from './control.js';
+import { joinCluster } from './join.js';
+import { startMember, type Member } from './member.js';
+import { ensureStateDir, isInitialized, readIdentity, type ShoalPaths } from './paths.js';
+
+export interface Daemon {
+  /** Resolves when the daemon should exit, with its exit code. */
+  readonly exited: Promise<number>;
+  stop(code: number): Promise<void>;
+}
+
+export async function runDaemon(paths: ShoalPaths, log: Logger): Promise<Daemon> {
+  await ensureStateDir(paths);
+  let member: Member | undefined;
+  let initializing: Promise<InitResponse> | undefined;
+  let stopping = false;
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((res) => (resolveExit = res));
+
+  const adopt = (m: Member): void => {
+    member = m;
+    m.raft.onFatal((err) => {
+      log.fatal({ err }, 'raft failed');
+      void stop(1);
+    });
+  };
+
+  const status = (): StatusResponse => ({
+    initialized: member !== undefined || isInitialized(paths),
+    ready: member !== undefined && member.raft.leader !== 0,
+    ...(member ? { member: member.identity.name, leader: member.raft.leader } : {}),
+  });
+
+  const init = (req: InitRequest): Promise<InitResponse> => {
+    if (member || isInitialized(paths)) return Promise.reject(new ShoalError(ErrorCode.FailedPrecondition, 'This member is already initialized'));
+    if (initializing) return Promise.reject(new ShoalError(ErrorCode.FailedPrecondition, 'An initialization is already running'));
+    initializing = (async () => {
+      try {
+        const m = req.kind === 'bootstrap' ? await bootstrapMember(paths, req, { log, control }) : await joinCluster(paths, req, { log, control });
+        adopt(m);
+        return { member: m.identity.name, raftId: m.identity.raftId };
+      } finally {
+        initializing = undefined;
+      }
+    })();
+    return initializing;
+  };
+
+  const control = await startControlServer(paths.controlSocket, { status, init }, log.child({ component: 'control' }));
+
+  const stop = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ code }, 'daemon stopping');
+    try {
+      await initializing?.catch(() => undefined);
+      await member?.stop();
+    } finally {
+      await new Promise<void>((resolve) => control.tryShutdown(() => resolve()));
+      resolveExit(code);
+    }
+  };
+
+  if (isInitialized(paths)) {
+    const identity = await readIdentity(paths);
+    try {
+      adopt(await startMember({ paths, identity, log, control }));
+    } catch (err) {
+      control.forceShutdown();
+      throw err;
+    }
+  } else {
+    log.info({ dir: paths.dir }, 'not initialized: waiting for shoald init');
+  }
+  return { exited, stop };
+}
