@@ -54,7 +54,6 @@ tar --numeric-owner -C "$stage" -rf "$combined" .
 docker import \
   --change 'ENV SHOAL_DIR=/var/lib/shoal PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENTRYPOINT ["/usr/local/bin/shoal-entrypoint"]' \
-  --change 'STOPSIGNAL SIGTERM' \
   "$combined" "$tag"
 rm -f "$combined"
 say "built $tag"
