@@ -37,8 +37,10 @@ fi
 [ -f dist/src/daemon/shoald.js ] || { echo "Build first: npm run build" >&2; exit 1; }
 stage=$(mktemp -d /tmp/shoal-sdm-stage-XXXXXX)
 trap 'rm -rf "$stage"' EXIT
+# docker import refuses a tar with a path twice: unpack the base, add to it, pack once.
+tar --numeric-owner -C "$stage" -xf "$base"
 say "adding node $(node --version) and the built repository"
-mkdir -p "$stage/opt/shoal" "$stage/usr/bin" "$stage/usr/local/bin"
+mkdir -p "$stage/opt/shoal"
 cp "$(command -v node)" "$stage/usr/bin/node"
 cp -a dist node_modules package.json "$stage/opt/shoal/"
 install -m 0755 docker/entrypoint.sh "$stage/usr/local/bin/shoal-entrypoint"
@@ -47,13 +49,8 @@ printf '#!/bin/sh\nexec /usr/bin/node /opt/shoal/dist/src/cli/main.js "$@"\n' >"
 chmod 0755 "$stage/usr/local/bin/shoald" "$stage/usr/local/bin/shoal"
 
 say "docker import → $tag"
-# The base, then the stage appended to it (later members win on extraction).
-combined="$stage.tar"
-cp "$base" "$combined"
-tar --numeric-owner -C "$stage" -rf "$combined" .
 docker import \
   --change 'ENV SHOAL_DIR=/var/lib/shoal PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENTRYPOINT ["/usr/local/bin/shoal-entrypoint"]' \
-  "$combined" "$tag"
-rm -f "$combined"
+  - "$tag" < <(tar --numeric-owner -C "$stage" -cf - .)
 say "built $tag"

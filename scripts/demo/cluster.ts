@@ -209,8 +209,17 @@ export async function runClusterDemo(opts: ClusterDemoOptions): Promise<number> 
       steps.say(`new leader ${next}, ${since(t0)} after the kill`);
       await until('shoal list answering through a survivor', 60_000, () => cl.cmd.instances(other));
       steps.say(`the API answers through ${other} ${since(t0)} after the kill`);
-      await shoalShown(steps, cl, other, ['cluster', 'list']);
       await shoalShown(steps, cl, other, ['list']);
+      // Heartbeats mark a silent member Offline after cluster.offline_threshold (20 s by default).
+      const offline = await until(`${leader} marked Offline`, 45_000, async () => {
+        const rows = await cl.cmd.members(other);
+        return rows.find((r) => r.name === leader && !isOnline(r)) ? rows : undefined;
+      }).then(
+        () => true,
+        () => false, // not a failure of the demo: the threshold may be set higher
+      );
+      steps.say(offline ? `${leader} marked Offline ${since(t0)} after the kill` : `${leader} not yet marked Offline`);
+      await shoalShown(steps, cl, other, ['cluster', 'list']);
       return { killed: leader, survivor: other };
     });
 
