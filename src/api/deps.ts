@@ -3,6 +3,7 @@ import type { Clock, Logger } from '../shared/index.js';
 import type { EventHub } from './events/hub.js';
 import type { Forwarder } from './forward.js';
 import type { OperationManager } from './operations/manager.js';
+import type { ClusterMembership } from './routes/cluster/port.js';
 import type { Leadership, MemberDirectory, ServerConfig, ServerInfo, TrustStore, TrustTokenStore } from './ports.js';
 
 /**
@@ -24,6 +25,8 @@ export interface ApiDeps {
   readonly events: EventHub;
   /** Proxies to other members; absent when this member never forwards (not clustered). */
   readonly forwarder?: Forwarder;
+  /** Membership and join tokens for the /1.0/cluster routes; absent when not clustered. */
+  readonly cluster?: ClusterMembership;
   /**
    * Expiry of trust tokens when `core.remote_token_expiry` is unset, as an LXD expiry expression
    * (default "1d"; "" = never, which is LXD's default).

@@ -2,3 +2,4 @@
 export * from './join-token.js';
 export * from './pki.js';
 export * from './duties.js';
+export * from './membership.js';

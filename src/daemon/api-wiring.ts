@@ -69,6 +69,7 @@ export interface DaemonApiOptions {
   readonly memberCache: MemberCache;
   readonly tls: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
   readonly log: Logger;
+  readonly cluster: ApiDeps['cluster'];
 }
 
 /** Builds the ApiDeps of a clustered member. `close()` the returned operations/events/forwarder on stop. */
@@ -100,6 +101,7 @@ export function createDaemonApiDeps(o: DaemonApiOptions): ApiDeps & { readonly f
     operations,
     events,
     forwarder,
+    ...(o.cluster ? { cluster: o.cluster } : {}),
   };
 }
 

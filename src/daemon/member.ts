@@ -7,7 +7,7 @@
  * disposes in reverse order.
  */
 import { randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ClassicLevel } from 'classic-level';
 import { startApiServer, type ApiServer } from '../api/index.js';
@@ -30,7 +30,7 @@ import {
   raftServerOptions,
   type TlsMaterial,
 } from '../raft/index.js';
-import { ClusterDuties } from '../cluster/index.js';
+import { ClusterDuties, Membership } from '../cluster/index.js';
 import { seededRng, systemClock, type Logger } from '../shared/index.js';
 import { LevelKvStateMachine, type KvApplyResult, type StateStore } from '../state/index.js';
 import { MemberCache, createDaemonApiDeps } from './api-wiring.js';
@@ -168,7 +168,15 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     stack.push({ what: 'member cache', fn: () => memberCache.dispose() });
     await memberCache.refresh();
     const pem = { certPem: tls.certPem.toString('utf8'), keyPem: tls.keyPem.toString('utf8'), caPem: tls.caPem.toString('utf8') };
-    const deps = createDaemonApiDeps({ identity, raft, store: state.store, memberCache, tls: pem, log });
+    const membership = new Membership({
+      raft,
+      store: state.store,
+      caCertPem: pem.caPem,
+      ca: () => (existsSync(paths.caKey) ? { certPem: pem.caPem, keyPem: readFileSync(paths.caKey, 'utf8') } : undefined),
+      clock: systemClock,
+      log: log.child({ component: 'membership' }),
+    });
+    const deps = createDaemonApiDeps({ identity, raft, store: state.store, memberCache, tls: pem, log, cluster: membership });
     stack.push({ what: 'api operations', fn: () => deps.operations.close() });
     stack.push({ what: 'api events', fn: () => deps.events.close() });
     stack.push({ what: 'api forwarder', fn: () => deps.forwarder.close() });

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from '../deps.js';
 import { certificateRoutes } from './certificates.js';
+import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
 import { operationRoutes } from './operations.js';
 import { rootRoutes } from './root.js';
@@ -16,5 +17,6 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     await app.register(operationRoutes(deps));
     await app.register(eventRoutes(deps));
     await app.register(certificateRoutes(deps));
+    await app.register(clusterRoutes(deps));
   };
 }
