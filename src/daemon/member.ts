@@ -63,6 +63,8 @@ export interface Member {
   readonly api: ApiServer;
   readonly duties: ClusterDuties;
   readonly agents: MemberAgents;
+  /** The members' API addresses (for forwarding); refresh after a membership change. */
+  readonly memberCache: MemberCache;
   stop(): Promise<void>;
 }
 
@@ -207,6 +209,7 @@ export async function startMember(o: MemberOptions): Promise<Member> {
       api,
       duties,
       agents,
+      memberCache,
       stop: () =>
         (stopping ??= (async () => {
           await unwind();
