@@ -1,0 +1,32 @@
+/** Everything the API needs, passed to {@link buildApp} (the daemon wires the real implementations). */
+import type { Clock, Logger } from '../shared/index.js';
+import type { EventHub } from './events/hub.js';
+import type { Forwarder } from './forward.js';
+import type { OperationManager } from './operations/manager.js';
+import type { Leadership, MemberDirectory, ServerConfig, ServerInfo, TrustStore, TrustTokenStore } from './ports.js';
+
+/**
+ * Shared by every listener of one member: build it once and pass it to each `buildApp` call
+ * (HTTPS and unix socket), so both see the same operations and events.
+ */
+export interface ApiDeps {
+  /** Root logger; the app takes `child({component: 'api'})`. */
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly serverInfo: ServerInfo;
+  readonly serverConfig: ServerConfig;
+  readonly trust: TrustStore;
+  readonly trustTokens: TrustTokenStore;
+  readonly leadership: Leadership;
+  /** For `?target=` forwarding; absent on a member that is not clustered. */
+  readonly members?: MemberDirectory;
+  readonly operations: OperationManager;
+  readonly events: EventHub;
+  /** Proxies to other members; absent when this member never forwards (not clustered). */
+  readonly forwarder?: Forwarder;
+  /**
+   * Expiry of trust tokens when `core.remote_token_expiry` is unset, as an LXD expiry expression
+   * (default "1d"; "" = never, which is LXD's default).
+   */
+  readonly defaultTrustTokenExpiry?: string;
+}

@@ -1,0 +1,20 @@
+/**
+ * Every route plugin of the API, in registration order. Resource work adds its plugin here
+ * (see ../README.md for the pattern).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ApiDeps } from '../deps.js';
+import { certificateRoutes } from './certificates.js';
+import { eventRoutes } from './events.js';
+import { operationRoutes } from './operations.js';
+import { rootRoutes } from './root.js';
+
+/** All route plugins, given the shared deps. */
+export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    await app.register(rootRoutes(deps));
+    await app.register(operationRoutes(deps));
+    await app.register(eventRoutes(deps));
+    await app.register(certificateRoutes(deps));
+  };
+}
