@@ -3,7 +3,8 @@ import type { Clock, Logger } from '../shared/index.js';
 import type { EventHub } from './events/hub.js';
 import type { Forwarder } from './forward.js';
 import type { OperationManager } from './operations/manager.js';
-import type { Leadership, MemberDirectory, ServerConfig, ServerInfo, TrustStore, TrustTokenStore } from './ports.js';
+import type { StateStore } from '../state/index.js';
+import type { Leadership, MemberAgents, MemberDirectory, ServerConfig, ServerInfo, TrustStore, TrustTokenStore } from './ports.js';
 
 /**
  * Shared by every listener of one member: build it once and pass it to each `buildApp` call
@@ -29,4 +30,8 @@ export interface ApiDeps {
    * (default "1d"; "" = never, which is LXD's default).
    */
   readonly defaultTrustTokenExpiry?: string;
+  /** The cluster database; resource routes (/1.0/profiles, /1.0/projects, …) are served only when present. */
+  readonly state?: StateStore;
+  /** Host work on members; routes that need it answer 501 without it. */
+  readonly agents?: MemberAgents;
 }
