@@ -7,6 +7,7 @@ import type { ApiDeps } from '../deps.js';
 import { certificateRoutes } from './certificates.js';
 import { eventRoutes } from './events.js';
 import { operationRoutes } from './operations.js';
+import { profileRoutes } from './profiles.js';
 import { rootRoutes } from './root.js';
 
 /** All route plugins, given the shared deps. */
@@ -16,5 +17,6 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     await app.register(operationRoutes(deps));
     await app.register(eventRoutes(deps));
     await app.register(certificateRoutes(deps));
+    if (deps.state) await app.register(profileRoutes(deps));
   };
 }
