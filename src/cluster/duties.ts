@@ -81,7 +81,10 @@ export class ClusterDuties implements Disposable {
     this.scheduleHeartbeat(0);
     // A new leader heartbeats at once: the last round it knows of may be old.
     this.leaderSub = this.o.raft.onLeaderChange((c) => {
-      if (c.leader === this.o.raft.id) this.scheduleHeartbeat(0);
+      if (c.leader === this.o.raft.id) {
+        this.scheduleHeartbeat(0);
+        void this.rolesRound(); // the database-leader role moves at once
+      }
     });
   }
 
