@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { errors } from '../shared/index.js';
@@ -40,8 +40,8 @@ export function buildApp(deps: ApiDeps, listener: ListenerOptions) {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api', ...(listener.name ? { listener: listener.name } : {}) }),
     genReqId: requestIdOf,
-    requestIdLogLabel: 'reqId',
-    disableRequestLogging: true,
+    // Per-request lines come from our onResponse hook at debug (CONVENTIONS: nothing above debug per request).
+    logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: true }),
     // Shutdown must not wait for long polls (/wait, events): their handlers see the close and end.
     forceCloseConnections: true,
     bodyLimit: listener.bodyLimit ?? 16 * 1024 * 1024,

@@ -4,7 +4,8 @@ import type { EventHub } from './events/hub.js';
 import type { Forwarder } from './forward.js';
 import type { OperationManager } from './operations/manager.js';
 import type { ClusterMembership } from './routes/cluster/port.js';
-import type { Leadership, MemberDirectory, ServerConfig, ServerInfo, TrustStore, TrustTokenStore } from './ports.js';
+import type { StateStore } from '../state/index.js';
+import type { Leadership, MemberAgents, MemberDirectory, ServerConfig, ServerInfo, TrustStore, TrustTokenStore } from './ports.js';
 
 /**
  * Shared by every listener of one member: build it once and pass it to each `buildApp` call
@@ -32,4 +33,8 @@ export interface ApiDeps {
    * (default "1d"; "" = never, which is LXD's default).
    */
   readonly defaultTrustTokenExpiry?: string;
+  /** The cluster database; resource routes (/1.0/profiles, /1.0/projects, …) are served only when present. */
+  readonly state?: StateStore;
+  /** Host work on members; routes that need it answer 501 without it. */
+  readonly agents?: MemberAgents;
 }

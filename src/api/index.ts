@@ -5,6 +5,11 @@
 export { buildApp, type App, type ListenerOptions } from './app.js';
 export { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
 export type { ApiDeps } from './deps.js';
+export { createApiDeps, type CreateApiDepsOptions } from './create-deps.js';
+export { StateTrustStore } from './adapters/trust-store.js';
+export { StateTrustTokenStore, TRUST_TOKEN_PREFIX } from './adapters/trust-token-store.js';
+export { StateOperationStore, RESUME_KEY } from './adapters/operation-store.js';
+export { StateServerConfig } from './adapters/server-config.js';
 export type * from './ports.js';
 export {
   TlsAuthenticator,

@@ -171,3 +171,18 @@ export interface OperationStore {
   delete(id: string): Promise<void>;
   list(): Promise<readonly OperationRecord[]>;
 }
+
+// The contract (session contracts §2) names the node agent's typed client; the API only holds the
+// type and calls it through this port, which the cluster implements (one mutual-TLS client per member).
+// eslint-disable-next-line import/no-restricted-paths
+import type { AgentClient } from '../node-agent/client.js';
+
+/**
+ * The node agents of the cluster's members. Host work (instances, images, networks, pools) goes
+ * to the agent of the member that holds the object. `client` throws NOT_FOUND for an unknown member
+ * and UNAVAILABLE when the member cannot be reached; the returned client is shared (never closed
+ * by the caller) and may be called concurrently.
+ */
+export interface MemberAgents {
+  client(member: string): AgentClient;
+}

@@ -70,6 +70,7 @@ export class ClusterDuties implements Disposable {
   private heartbeatTimer: Disposable | undefined;
   private disposed = false;
   private busy = false;
+  private leaderSub: Disposable | undefined;
   private readonly firstSeenPending = new Map<string, number>();
   private readonly abort = new AbortController();
 
@@ -78,6 +79,13 @@ export class ClusterDuties implements Disposable {
   start(): void {
     this.scheduleRoles(this.o.rolesEveryMs ?? 1000);
     this.scheduleHeartbeat(0);
+    // A new leader heartbeats at once: the last round it knows of may be old.
+    this.leaderSub = this.o.raft.onLeaderChange((c) => {
+      if (c.leader === this.o.raft.id) {
+        this.scheduleHeartbeat(0);
+        void this.rolesRound(); // the database-leader role moves at once
+      }
+    });
   }
 
   private isLeader(): boolean {
@@ -92,10 +100,11 @@ export class ClusterDuties implements Disposable {
 
   private scheduleHeartbeat(ms: number): void {
     if (this.disposed) return;
+    this.heartbeatTimer?.dispose();
     this.heartbeatTimer = this.o.clock.setTimer(ms, () => {
-      void this.heartbeatRound().then(async () => {
+      void this.heartbeatRound().then(async (ran) => {
         const { offlineThresholdS } = await this.config().catch(() => ({ offlineThresholdS: 20 }));
-        this.scheduleHeartbeat((offlineThresholdS * 1000) / 2);
+        this.scheduleHeartbeat(ran ? (offlineThresholdS * 1000) / 2 : 1000);
       });
     });
   }
@@ -107,9 +116,9 @@ export class ClusterDuties implements Disposable {
     });
   }
 
-  /** One heartbeat round (leader only): probes every member and records what answered. */
-  async heartbeatRound(): Promise<void> {
-    if (this.disposed || !this.isLeader()) return;
+  /** One heartbeat round (leader only): probes every member and records what answered. False when not leader. */
+  async heartbeatRound(): Promise<boolean> {
+    if (this.disposed || !this.isLeader()) return false;
     try {
       const view = await this.o.store.view({ stale: true });
       const all = view.list(members);
@@ -124,7 +133,7 @@ export class ClusterDuties implements Disposable {
           }
         }),
       );
-      if (!this.isLeader() || this.disposed) return;
+      if (!this.isLeader() || this.disposed) return false;
       const now = new Date(this.o.clock.now()).toISOString();
       await this.o.store.update((tx) => {
         for (const r of results) {
@@ -141,6 +150,7 @@ export class ClusterDuties implements Disposable {
     } catch (err) {
       this.o.log.warn({ err }, 'heartbeat round failed');
     }
+    return true;
   }
 
   /** One role check (leader only). */
@@ -240,6 +250,7 @@ export class ClusterDuties implements Disposable {
   dispose(): void {
     this.disposed = true;
     this.abort.abort();
+    this.leaderSub?.dispose();
     this.rolesTimer?.dispose();
     this.heartbeatTimer?.dispose();
   }

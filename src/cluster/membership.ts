@@ -155,7 +155,7 @@ export class Membership {
           config: {},
           state: 'Pending',
           schema_max: this.o.store.schemaMax,
-          last_heartbeat: new Date(now).toISOString(),
+          last_heartbeat: new Date(this.o.clock.now()).toISOString(),
           resources: { cpu: 0, memory_bytes: 0, storage_pools: {} },
         });
         const g = tx.require(clusterGroups, 'default');

@@ -108,7 +108,7 @@ export async function bootstrapMember(paths: ShoalPaths, req: Bootstrap, startOp
     const certFp = certificateFingerprint(own.certPem);
     await member.store.update((tx) => {
       ensureDefaults(tx);
-      putSelf(tx, identity, own.certPem, certFp, member.store.schemaMax, new Date(now).toISOString());
+      putSelf(tx, identity, own.certPem, certFp, member.store.schemaMax, new Date(systemClock.now()).toISOString());
     });
 
     if (req.storageBackend) {
@@ -137,6 +137,7 @@ export async function bootstrapMember(paths: ShoalPaths, req: Bootstrap, startOp
     }
     await writeIdentity(paths, identity);
     r.success();
+    await member.duties.heartbeatRound(); // resources of the new pool, a fresh heartbeat
     log.info({ member: req.name, address: req.address, apiAddress: req.apiAddress }, 'cluster bootstrapped');
     return member;
   } finally {

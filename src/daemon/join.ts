@@ -79,6 +79,7 @@ export async function joinCluster(paths: ShoalPaths, req: Join, o: { log: Logger
     const member = await startMember({ paths, identity, log: o.log, control: o.control, peers });
     r.add('member', () => member.stop());
     await waitAdmitted(member, 60_000);
+    await member.memberCache.refresh(); // forward to the leader at once, not after the next refresh
     await writeIdentity(paths, identity);
     r.success();
     o.log.info({ member: req.name, raftId: res.raft_id }, 'joined the cluster');
@@ -115,12 +116,17 @@ function postAccept(address: string, fingerprint: string, body: unknown): Promis
       path: '/internal/cluster/accept',
       headers: { 'content-type': 'application/json', 'content-length': payload.length },
       rejectUnauthorized: false, // the pin below replaces the usual chain check
+      agent: false, // a fresh TLS connection: the pin is checked on its handshake
       timeout: 30_000,
     });
     request.on('socket', (s) => {
       const sock = s as TLSSocket;
       sock.once('secureConnect', () => {
         const problem = checkPin(sock, fingerprint);
+        if (problem === NO_CERTIFICATE) {
+          request.destroy(new ShoalError(ErrorCode.Unavailable, `Member ${address} presented no certificate`));
+          return;
+        }
         if (problem) {
           request.destroy(new ShoalError(ErrorCode.PermissionDenied, `Refusing to join through ${address}: ${problem}`));
           return;
@@ -156,10 +162,12 @@ function codeOfStatus(status: number): ErrorCode {
   return ErrorCode.Internal;
 }
 
+const NO_CERTIFICATE = 'the server presented no certificate';
+
 /** Why the peer's chain does not contain a CA with `fingerprint` that signed its leaf, or undefined. */
 function checkPin(sock: TLSSocket, fingerprint: string): string | undefined {
   const leafInfo = sock.getPeerCertificate(true);
-  if (!leafInfo?.raw) return 'the server presented no certificate';
+  if (!leafInfo?.raw) return NO_CERTIFICATE;
   const leaf = new X509Certificate(leafInfo.raw);
   const want = fingerprint.toLowerCase();
   const norm = (fp: string): string => fp.replace(/:/g, '').toLowerCase();

@@ -63,6 +63,8 @@ export interface Member {
   readonly api: ApiServer;
   readonly duties: ClusterDuties;
   readonly agents: MemberAgents;
+  /** The members' API addresses (for forwarding); refresh after a membership change. */
+  readonly memberCache: MemberCache;
   stop(): Promise<void>;
 }
 
@@ -164,6 +166,8 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     stack.push({ what: 'agent client', fn: () => agentClient.close() });
 
     // The REST API.
+    const agents = new MemberAgents(raft, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
+    stack.push({ what: 'member agents', fn: () => agents.close() });
     const memberCache = new MemberCache(state.store, log);
     stack.push({ what: 'member cache', fn: () => memberCache.dispose() });
     await memberCache.refresh();
@@ -176,7 +180,7 @@ export async function startMember(o: MemberOptions): Promise<Member> {
       clock: systemClock,
       log: log.child({ component: 'membership' }),
     });
-    const deps = createDaemonApiDeps({ identity, raft, store: state.store, memberCache, tls: pem, log, cluster: membership });
+    const deps = createDaemonApiDeps({ identity, raft, store: state.store, memberCache, tls: pem, log, cluster: membership, agents });
     stack.push({ what: 'api operations', fn: () => deps.operations.close() });
     stack.push({ what: 'api events', fn: () => deps.events.close() });
     stack.push({ what: 'api forwarder', fn: () => deps.forwarder.close() });
@@ -189,8 +193,6 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     });
     stack.push({ what: 'api listeners', fn: () => api.close() });
 
-    const agents = new MemberAgents(raft, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
-    stack.push({ what: 'member agents', fn: () => agents.close() });
     const duties = new ClusterDuties({ raft, store: state.store, probe: agents, clock: systemClock, log: log.child({ component: 'cluster' }) });
     duties.start();
     stack.push({ what: 'cluster duties', fn: () => duties.dispose() });
@@ -207,6 +209,7 @@ export async function startMember(o: MemberOptions): Promise<Member> {
       api,
       duties,
       agents,
+      memberCache,
       stop: () =>
         (stopping ??= (async () => {
           await unwind();

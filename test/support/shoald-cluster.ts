@@ -11,8 +11,8 @@
  *   finally { await c.close(); }
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +22,26 @@ import { ManagedProcess } from './processes.js';
 import { releaseHostObjectsUnder } from './storage-cleanup.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const SHOALD = join(REPO, 'src/daemon/shoald.ts');
+const SHOALD_SRC = join(REPO, 'src/daemon/shoald.ts');
+
+let bundle: Promise<string> | undefined;
+/**
+ * shoald bundled once per test process with esbuild (tsx's own compiler; packages stay external
+ * and resolve from the repo's node_modules). Starting it takes about a second where
+ * `node --import tsx` takes many on a loaded machine. SHOALD_TSX=1 runs the sources through tsx.
+ */
+function shoaldCommand(): Promise<string[]> {
+  if (process.env['SHOALD_TSX'] === '1') return Promise.resolve(['--import', 'tsx', SHOALD_SRC]);
+  bundle ??= (async () => {
+    const dir = join(REPO, 'node_modules', '.cache', 'shoald-cluster');
+    await mkdir(dir, { recursive: true });
+    const out = join(dir, `shoald-${process.pid}.mjs`);
+    await run(join(REPO, 'node_modules', '.bin', 'esbuild'), [SHOALD_SRC, '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${out}`, '--log-level=warning']);
+    process.once('exit', () => rmSync(out, { force: true }));
+    return out;
+  })();
+  return bundle.then((out) => [out]);
+}
 
 export interface ShoalClusterOptions {
   /** Members to start (bootstrap + joins). Default 1. */
@@ -155,7 +174,7 @@ export class ShoalCluster {
   }
 
   private async startProcess(m: ShoalMember): Promise<void> {
-    m.proc = ManagedProcess.spawn(m.name, process.execPath, ['--import', 'tsx', SHOALD, '--log-level', this.logLevel], {
+    m.proc = ManagedProcess.spawn(m.name, process.execPath, [...(await shoaldCommand()), '--log-level', this.logLevel], {
       logFile: m.logFile,
       env: { ...process.env, SHOAL_DIR: m.dir },
       cwd: REPO,
@@ -169,11 +188,12 @@ export class ShoalCluster {
   }
 
   /** Runs `shoald ARGS` against a member's dir. */
-  shoald(m: ShoalMember, args: readonly string[], o: { check?: boolean; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  async shoald(m: ShoalMember, args: readonly string[], o: { check?: boolean; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    const cmd = await shoaldCommand();
     return new Promise((resolve, reject) => {
       execFile(
         process.execPath,
-        ['--import', 'tsx', SHOALD, ...args],
+        [...cmd, ...args],
         { cwd: REPO, env: { ...process.env, SHOAL_DIR: m.dir }, timeout: o.timeoutMs ?? 120_000 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -8,6 +8,7 @@ import { certificateRoutes } from './certificates.js';
 import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
 import { operationRoutes } from './operations.js';
+import { profileRoutes } from './profiles.js';
 import { rootRoutes } from './root.js';
 
 /** All route plugins, given the shared deps. */
@@ -18,5 +19,6 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     await app.register(eventRoutes(deps));
     await app.register(certificateRoutes(deps));
     await app.register(clusterRoutes(deps));
+    if (deps.state) await app.register(profileRoutes(deps));
   };
 }
