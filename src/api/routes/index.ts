@@ -8,6 +8,7 @@ import { certificateRoutes } from './certificates.js';
 import { eventRoutes } from './events.js';
 import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
+import { projectRoutes } from './projects.js';
 import { rootRoutes } from './root.js';
 
 /** All route plugins, given the shared deps. */
@@ -17,6 +18,9 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     await app.register(operationRoutes(deps));
     await app.register(eventRoutes(deps));
     await app.register(certificateRoutes(deps));
-    if (deps.state) await app.register(profileRoutes(deps));
+    if (deps.state) {
+      await app.register(profileRoutes(deps));
+      await app.register(projectRoutes(deps, deps.state));
+    }
   };
 }
