@@ -9,6 +9,7 @@ import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
 import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
+import { projectRoutes } from './projects.js';
 import { rootRoutes } from './root.js';
 
 /** All route plugins, given the shared deps. */
@@ -19,6 +20,9 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     await app.register(eventRoutes(deps));
     await app.register(certificateRoutes(deps));
     await app.register(clusterRoutes(deps));
-    if (deps.state) await app.register(profileRoutes(deps));
+    if (deps.state) {
+      await app.register(profileRoutes(deps));
+      await app.register(projectRoutes(deps, deps.state));
+    }
   };
 }

@@ -24,4 +24,6 @@ export const API_EXTENSIONS: readonly string[] = [
   'event_project',
   // POST /1.0/certificates {token: true}: trust tokens (lxc config trust add; remote add <token>).
   'certificate_token',
+  // /1.0/projects and ?project= on profiles (instances, images, networks: not yet).
+  'projects',
 ];
