@@ -14,6 +14,7 @@ import { randomHex, silentLogger } from '../../../src/shared/index.js';
 import { CleanupStack } from '../../support/storage-cleanup.js';
 import type { StorageContractFixture } from '../../support/storage-driver-contract.js';
 import { makeBtrfsPool, makeDirPool } from '../../support/storage-pools.js';
+import { HOST_TAG } from '../../support/host-plan.js';
 
 const sig = (): AbortSignal => AbortSignal.timeout(120_000);
 
@@ -45,7 +46,7 @@ describe('busybox image under unprivileged LXC', () => {
       const img = await buildBusyboxImage({}, sig());
       await store.importUnified(Readable.from([img.tarball]), {}, sig());
       await f.driver.ensureImageVolume(f.pool, img.fingerprint, (dir, s) => store.unpack(img.fingerprint, dir, s), sig());
-      const name = `sst-${randomHex(3)}`;
+      const name = `${HOST_TAG}-${randomHex(3)}`;
       const volume = { type: 'container', name } as const;
       await f.driver.createVolumeFromImage(f.pool, volume, img.fingerprint, {}, sig());
       const volPath = f.driver.volumePath(f.pool, volume);
