@@ -7,6 +7,7 @@ import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probeHostFeatures } from '../../../src/node-agent/drivers/lxc/host-features.js';
 import type { LxcInstanceDriver } from '../../../src/node-agent/drivers/lxc/lxc-driver.js';
+import { commandSocketName } from '../../../src/node-agent/drivers/lxc/lxc-tools.js';
 import { run } from '../../../src/node-agent/exec.js';
 import { ErrorCode, isShoalError } from '../../../src/shared/index.js';
 import { execCollect } from '../../support/exec-helpers.js';
@@ -149,6 +150,23 @@ describe('src/node-agent/drivers/lxc', () => {
       assert.equal((await d.state(rt.hostName, sig())).status, 'Running');
       await d.stop(rt.hostName, { force: true, timeoutMs: 1000 }, sig());
       assert.equal((await d.state(rt.hostName, sig())).status, 'Stopped');
+    });
+
+    it('returns only once the LXC monitor is gone, so a start or delete can follow at once', async () => {
+      // agent-findings F7: the monitor tears down (post-stop hook, logs) after lxc-stop returns.
+      const rt = await fx.runtime(fx.name('td'));
+      await d.create(rt, sig());
+      const socket = ` @${commandSocketName(fx.paths.containers, rt.hostName)}\n`;
+      for (let i = 0; i < 3; i++) {
+        await d.start(rt.hostName, sig());
+        assert.ok((await readFile('/proc/net/unix', 'utf8')).includes(socket), 'the monitor serves its command socket');
+        await d.stop(rt.hostName, { force: i % 2 === 0, timeoutMs: i % 2 === 0 ? 0 : 10_000 }, sig());
+        assert.ok(!(await readFile('/proc/net/unix', 'utf8')).includes(socket), `stop ${i} left the monitor running`);
+      }
+      await d.start(rt.hostName, sig());
+      await d.stop(rt.hostName, { force: true, timeoutMs: 0 }, sig());
+      await d.delete(rt.hostName, sig());
+      assert.ok(!(await readdir(fx.paths.containers)).includes(rt.hostName));
     });
   });
 
