@@ -25,7 +25,7 @@ import type { AgentTls } from '../../src/node-agent/grpc-options.js';
 import { startAgentServer, type AgentServer } from '../../src/node-agent/server.js';
 import { AgentService } from '../../src/node-agent/service.js';
 import { agentPaths, type AgentPaths } from '../../src/node-agent/types.js';
-import { createLogger, newOperationId, silentLogger, type Logger } from '../../src/shared/index.js';
+import { createLogger, ErrorCode, isShoalError, newOperationId, silentLogger, type Logger } from '../../src/shared/index.js';
 import * as pb from '../../proto/gen/shoal/agent/v1/agent.js';
 import { blockCidr, blockSubnet, HOST_TAG, newRunTag } from './host-plan.js';
 import { forceCleanup, leftovers } from './network-hosts.js';
@@ -225,6 +225,8 @@ export class AgentFixture {
       try {
         await fn();
       } catch (err) {
+        // Gone already (an ephemeral instance removed on its stop, a volume deleted with it): done.
+        if (isShoalError(err, ErrorCode.NotFound)) return;
         failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       }
     };
