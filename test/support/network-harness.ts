@@ -55,6 +55,11 @@ export interface BridgeFixture {
   readonly log: Logger;
   /** Another driver over the same state dir (an agent restart). */
   newDriver(): BridgeNetworkDriver;
+  /**
+   * The driver of the running "agent": the last one made. Clean up through it, as the product
+   * would: an older, closed driver deleting a network races the live driver's dnsmasq restart.
+   */
+  live(): BridgeNetworkDriver;
   /** Closes the drivers, checks that nothing of the run is left, removes it anyway, removes the dir. */
   cleanup(): Promise<void>;
 }
@@ -84,6 +89,7 @@ export async function bridgeFixture(seed = Math.floor(Math.random() * 2 ** 31), 
     paths,
     log,
     newDriver,
+    live: () => drivers[drivers.length - 1] ?? driver,
     async cleanup() {
       for (const d of drivers) d.close();
       const left = await leftovers(RUN_TAG);

@@ -72,7 +72,7 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
     });
     afterEach(async () => {
       const problems = await hosts.cleanup();
-      for (const n of networks) await f.driver.delete(n, signal);
+      for (const n of networks) await f.live().delete(n, signal);
       await f.cleanup();
       assert.deepEqual(problems, []);
     });
