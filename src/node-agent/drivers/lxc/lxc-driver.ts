@@ -208,14 +208,14 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
 
   async start(hostName: string, signal: AbortSignal): Promise<void> {
     const runtime = await this.requireRuntime(hostName);
-    // A monitor still tearing down a stop that just happened holds the command socket the new
-    // monitor needs: let it finish (a running instance is left to lxc-start, which then does nothing).
-    if ((await this.tools.monitorAlive(hostName)) && (await this.tools.info(hostName, signal)).state === 'STOPPED') await this.waitTornDown(hostName, signal);
     const dir = this.store.dir(hostName);
     const files = instanceFiles(dir);
     // Independent preparations, concurrently: the start path is what launches are measured on.
     await Promise.all([
-      clearStopMarker(this.store.lxcpath, hostName),
+      // A monitor still tearing down a stop that just happened holds the command socket the new
+      // monitor needs and has yet to run its post-stop hook: let it finish before clearing the
+      // stop marker (a running instance is left to lxc-start, which then does nothing).
+      this.settleTeardown(hostName, signal).then(() => clearStopMarker(this.store.lxcpath, hostName)),
       cloudInitSeed(runtime.spec) === null
         ? undefined
         : writeCloudInitSeed(new InstanceFiles(`${runtime.volumePath}/rootfs`, runtime.spec.name), runtime.spec),
@@ -265,6 +265,12 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     // so that a stopped instance can be started or deleted at once (F7: ENOTEMPTY on delete).
     await this.waitTornDown(hostName, signal);
     this.log.info({ instance: hostName, force: options.force }, 'instance stopped');
+  }
+
+  /** If `hostName` has a monitor and is STOPPED, waits for the monitor to finish tearing down. */
+  private async settleTeardown(hostName: string, signal: AbortSignal): Promise<void> {
+    if (!(await this.tools.monitorAlive(hostName))) return;
+    if ((await this.tools.info(hostName, signal)).state === 'STOPPED') await this.waitTornDown(hostName, signal);
   }
 
   /** Waits for the monitor of a STOPPED instance to exit (bounded: a stuck monitor is UNAVAILABLE). */
