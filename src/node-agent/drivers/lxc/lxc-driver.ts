@@ -230,6 +230,11 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     try {
       await this.tools.start(hostName, signal);
     } catch (err) {
+      // The monitor of the failed start is still undoing it (veths, mounts, cgroups): report the
+      // failure once it is done, so that the caller finds the host as it was.
+      if (!(await this.tools.waitMonitorGone(hostName, MONITOR_EXIT_MS))) {
+        this.log.warn({ instance: hostName }, 'the monitor of a failed start is still tearing down');
+      }
       await Promise.all([this.store.writePower(hostName, 'STOPPED'), this.store.writeStartPhase(hostName, 'failed')]);
       throw toolError(err, `Failed starting instance "${hostName}"`, await logTail(files.log));
     }
