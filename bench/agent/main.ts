@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildBusyboxImage } from '../../src/node-agent/images/busybox.js';
+import { HOST_TAG } from '../../test/support/host-plan.js';
 import { createTestPki } from '../../test/support/pki.js';
 import { cleanupOnSignals, onCleanup, runAll } from './cleanup.js';
 import { FloorSide } from './floor.js';
@@ -86,7 +87,7 @@ async function parallel(side: BenchSide, n: number, tag: string): Promise<{ crea
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   cleanupOnSignals();
-  const tag = `ssv${randomBytes(2).toString('hex')}`;
+  const tag = `${HOST_TAG}${randomBytes(2).toString('hex')}`;
   say(`run tag ${tag}; ${opts.reps} repetitions, ${opts.parallel} in parallel`);
   const lxdVersion = await ensureLxd();
   const image = await buildBusyboxImage({}, AbortSignal.timeout(120_000));

@@ -20,6 +20,7 @@ import { AgentService } from '../../src/node-agent/service.js';
 import { agentPaths } from '../../src/node-agent/types.js';
 import { silentLogger } from '../../src/shared/index.js';
 import { releaseHostObjectsUnder } from '../../test/support/storage-cleanup.js';
+import { blockCidr } from '../../test/support/host-plan.js';
 import type { TestPki } from '../../test/support/pki.js';
 import { onCleanup } from './cleanup.js';
 import { SUBNETS, type BenchSide, type BenchStorage } from './side.js';
@@ -46,7 +47,7 @@ export class OursSide implements BenchSide {
     const paths = agentPaths(dir);
     const log = silentLogger();
     const instance = new LxcInstanceDriver({ paths, log });
-    const network = new BridgeNetworkDriver({ paths, log, autoSubnetPool: '10.173.0.0/16', upstreamDns: 'none' });
+    const network = new BridgeNetworkDriver({ paths, log, autoSubnetPool: blockCidr('bench'), upstreamDns: 'none' });
     const service = await AgentService.open({
       paths,
       log,

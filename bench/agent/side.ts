@@ -1,4 +1,5 @@
 /** What each side of the agent benchmark (ours, the raw LXC floor, LXD) offers. */
+import { blockSubnet } from '../../test/support/host-plan.js';
 
 /** The storage a benchmark instance's root is on. */
 export type BenchStorage = 'dir' | 'btrfs';
@@ -14,5 +15,9 @@ export interface BenchSide {
   delete(name: string): Promise<void>;
 }
 
-/** The network plan: each side gets its own bridge on its own /24 inside 10.173.0.0/16. */
-export const SUBNETS = { ours: '10.173.200.1/24', floor: '10.173.201.1/24', lxd: '10.173.202.1/24' } as const;
+/** The network plan: each side gets its own bridge on its own /24 in the host plan's bench block. */
+export const SUBNETS = {
+  ours: `${blockSubnet('bench', 8)}.1/24`,
+  floor: `${blockSubnet('bench', 9)}.1/24`,
+  lxd: `${blockSubnet('bench', 10)}.1/24`,
+} as const;

@@ -11,5 +11,5 @@ export type { RecoveryReport } from './recovery.js';
 export { instanceDrivers, networkDrivers, storageDrivers, type DriverContext } from './drivers/registry.js';
 export { FsImageStore } from './images/fs-image-store.js';
 export { buildBusyboxImage } from './images/busybox.js';
-export { readIdmap } from './idmap.js';
+export { readHostIdmap } from './drivers/lxc/idmap.js';
 export * from './types.js';

@@ -9,18 +9,21 @@
  *    fail with ABORTED (retryable): the leader re-drives them with the same operation id, which
  *    runs them again (drivers are idempotent).
  * 4. Instances: running ones are adopted; a stopped ephemeral instance is deleted (LXD deletes
- *    them on stop); then the instance driver autostarts (`boot.autostart` true, or unset and last
- *    asked to run: LXD's `volatile.last_state.power` rule, with priority and delay).
- *    TODO(agent-service): the driver's autostart bypasses the service's start path, so `start`
- *    templates are not re-applied and network entries not refreshed for autostarted instances
- *    (see /work/notes/agent-findings.md).
+ *    them on stop); then the instance driver plans the autostarts (`boot.autostart` true, or unset
+ *    and last asked to run: LXD's `volatile.last_state.power` rule, with priority and delay) and
+ *    each one goes through the service's start path (lock, network entries, `start` templates).
+ *
+ * Steps 2 and 4 hold each instance's lock and re-read its record under it: stop events are
+ * handled concurrently (an ephemeral instance that stopped while the agent was down is reported
+ * at once and removed by its handler), and whichever comes second finds nothing left to do.
  *
  * A failure on one object is logged and does not stop the others.
  */
-import { ErrorCode, errorMessage } from '../shared/index.js';
+import { ErrorCode, errorMessage, errors } from '../shared/index.js';
 import { allValues } from './agent-db.js';
-import { currentStatus, removeInstance } from './instance-common.js';
-import { instanceKey } from './local-records.js';
+import { currentStatus, instanceLocks, removeInstance } from './instance-common.js';
+import { instanceKey, type InstanceRecord } from './local-records.js';
+import { LifecycleService } from './service-lifecycle.js';
 import type { ServiceContext } from './service-context.js';
 import { InstanceStatus } from './types.js';
 
@@ -72,13 +75,23 @@ export async function recover(ctx: ServiceContext, signal: AbortSignal): Promise
     });
   }
 
-  // 2. Instances left mid-create or mid-delete.
-  for (const rec of await allValues(ctx.db.instances)) {
-    if (rec.phase === 'created') continue;
-    await attempt(`${rec.phase === 'creating' ? 'roll back' : 'finish deleting'} instance "${rec.spec.name}"`, async () => {
-      await removeInstance(ctx, rec, signal);
-      (rec.phase === 'creating' ? report.rolledBack : report.deleted).push(rec.spec.name);
+  /** Runs `fn` under the instance's lock with its current record; nothing when it is gone. */
+  const withRecord = (seen: InstanceRecord, fn: (rec: InstanceRecord) => Promise<void>): Promise<void> =>
+    ctx.locks.with(instanceLocks(seen.spec), async () => {
+      const rec = await ctx.db.instances.get(instanceKey(seen.spec.project, seen.spec.name));
+      if (rec && rec.hostName === seen.hostName) await fn(rec);
     });
+
+  // 2. Instances left mid-create or mid-delete.
+  for (const seen of await allValues(ctx.db.instances)) {
+    if (seen.phase === 'created') continue;
+    await attempt(`${seen.phase === 'creating' ? 'roll back' : 'finish deleting'} instance "${seen.spec.name}"`, () =>
+      withRecord(seen, async (rec) => {
+        if (rec.phase === 'created') return;
+        await removeInstance(ctx, rec, signal);
+        (rec.phase === 'creating' ? report.rolledBack : report.deleted).push(rec.spec.name);
+      }),
+    );
   }
 
   // 3. Operations left running by the previous process.
@@ -107,20 +120,32 @@ export async function recover(ctx: ServiceContext, signal: AbortSignal): Promise
 
   // 4. Adopt running instances, delete stopped ephemeral ones, then let the driver autostart
   //    (boot.autostart, last power state, priority and delay are the driver's: it saw every stop).
-  for (const rec of await allValues(ctx.db.instances)) {
-    if (rec.phase !== 'created') continue;
-    await attempt(`recover instance "${rec.spec.name}"`, async () => {
-      const status = await currentStatus(ctx, rec.hostName, signal);
-      if (status !== InstanceStatus.Stopped) {
-        report.adopted.push(rec.spec.name);
-      } else if (rec.spec.ephemeral) {
-        await removeInstance(ctx, rec, signal);
-        report.deleted.push(rec.spec.name);
-      }
-    });
+  for (const seen of await allValues(ctx.db.instances)) {
+    if (seen.phase !== 'created') continue;
+    await attempt(`recover instance "${seen.spec.name}"`, () =>
+      withRecord(seen, async (rec) => {
+        if (rec.phase !== 'created') return;
+        const status = await currentStatus(ctx, rec.hostName, signal);
+        if (status !== InstanceStatus.Stopped) {
+          report.adopted.push(rec.spec.name);
+        } else if (rec.spec.ephemeral) {
+          await removeInstance(ctx, rec, signal);
+          report.deleted.push(rec.spec.name);
+        }
+      }),
+    );
   }
+  // Autostart through the service's start path (agent-findings F2): the driver only plans and paces.
+  const lifecycle = new LifecycleService(ctx);
+  const startOne = async (hostName: string, startSignal: AbortSignal): Promise<void> => {
+    const seen = (await allValues(ctx.db.instances)).find((r) => r.hostName === hostName && r.phase === 'created');
+    if (!seen) throw errors.notFound(`Instance "${hostName}" not found`);
+    await withRecord(seen, async (rec) => {
+      if (rec.phase === 'created') await lifecycle.startLocked(rec, startSignal);
+    });
+  };
   await attempt('autostart', async () => {
-    for (const r of await ctx.drivers.instance.autostart(signal)) {
+    for (const r of await ctx.drivers.instance.autostart(signal, startOne)) {
       if (r.started) report.autostarted.push(r.hostName);
       else report.failures.push(`autostart "${r.hostName}": ${errorMessage(r.error)}`);
     }

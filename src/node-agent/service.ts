@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { systemClock, type AsyncDisposable, type Clock, type Disposable, type Logger } from '../shared/index.js';
 import { openAgentDb, type AgentDb } from './agent-db.js';
-import { readIdmap } from './idmap.js';
+import { readHostIdmap } from './drivers/lxc/idmap.js';
 import { DEFAULT_LEDGER_LIMITS, OperationLedger, type LedgerLimits } from './ledger.js';
 import { KeyedLock } from './locks.js';
 import { recover, type RecoveryReport } from './recovery.js';
@@ -85,7 +85,7 @@ export class AgentService implements AsyncDisposable {
     }
     const log = config.log.child({ component: 'node-agent' });
     const clock = config.clock ?? systemClock;
-    const idmap = config.idmap ?? (await readIdmap());
+    const idmap = config.idmap ?? (await readHostIdmap());
     const db = await openAgentDb(paths.agentDb);
     const ledger = new OperationLedger(
       { ops: db.ops, byTime: db.opsByTime },

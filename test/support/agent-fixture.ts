@@ -1,9 +1,10 @@
-// A real node agent for integration tests: a temp state dir (/tmp/shoal-ssv-*, 0711), the real
+// A real node agent for integration tests: a temp state dir (/tmp/shoal-<tag>-*, 0711), the real
 // drivers (LXC, bridge network, dir storage, filesystem image store), the AgentService served over
 // gRPC with mutual TLS on loopback, and a typed client holding a certificate of the same test CA.
 // The busybox image is built once per process and imported through gRPC once per fixture.
-// Host objects are named with this run's tag (`ssv` + 4 characters): instances `<tag>-<word>-<hex>`,
-// networks `<tag>n<k>`, veths `<tag><8 hex>`; subnets are inside 10.173.0.0/16. Storage drivers:
+// Host objects are named with this run's tag (host tag + 4 characters, test/support/host-plan.ts):
+// instances `<tag>-<word>-<hex>`, networks `<tag>n<k>`, veths `<tag><8 hex>`; subnets are in the
+// plan's agent block. Storage drivers:
 // dir and btrfs (loop files and mounts stay under the state dir).
 // `cleanObjects()` (afterEach) deletes every instance, network, volume and extra pool through the
 // service, then sweeps the host by tag; `close()` (after) also stops the agent and removes the dir.
@@ -24,14 +25,17 @@ import type { AgentTls } from '../../src/node-agent/grpc-options.js';
 import { startAgentServer, type AgentServer } from '../../src/node-agent/server.js';
 import { AgentService } from '../../src/node-agent/service.js';
 import { agentPaths, type AgentPaths } from '../../src/node-agent/types.js';
-import { createLogger, newOperationId, silentLogger, type Logger } from '../../src/shared/index.js';
+import { createLogger, ErrorCode, isShoalError, newOperationId, silentLogger, type Logger } from '../../src/shared/index.js';
 import * as pb from '../../proto/gen/shoal/agent/v1/agent.js';
-import { forceCleanup, leftovers, randomSuffix } from './network-hosts.js';
+import { blockCidr, blockSubnet, HOST_TAG, newRunTag } from './host-plan.js';
+import { forceCleanup, leftovers } from './network-hosts.js';
 import { releaseHostObjectsUnder } from './storage-cleanup.js';
 import { createTestPki, type TestPki } from './pki.js';
 
 /** This run's tag: every host object of this process's agent tests starts with it. */
-export const RUN_TAG = `ssv${randomSuffix(4)}`;
+export const RUN_TAG = newRunTag();
+
+let gatewayCounter = 0;
 
 let tarballP: Promise<Buffer> | undefined;
 /** The busybox image (unified tarball), built once per process. */
@@ -44,7 +48,7 @@ let pkiP: Promise<{ pki: TestPki; server: AgentTls; client: AgentTls }> | undefi
 /** One test CA per process, with a server ("agent") and a client ("leader") certificate. */
 function testPki(): Promise<{ pki: TestPki; server: AgentTls; client: AgentTls }> {
   pkiP ??= (async () => {
-    const pki = await createTestPki('shoal-ssv-test-ca');
+    const pki = await createTestPki(`shoal-${HOST_TAG}-test-ca`);
     return { pki, server: await pki.issue('agent'), client: await pki.issue('leader') };
   })();
   return pkiP;
@@ -92,7 +96,7 @@ export class AgentFixture {
   static async start(
     extraStorage: (paths: AgentPaths, log: Logger) => Record<string, StorageDriver> = () => ({}),
   ): Promise<AgentFixture> {
-    const dir = await mkdtemp(join(tmpdir(), `shoal-${RUN_TAG}-`));
+    const dir = await mkdtemp(join(tmpdir(), `shoal-${HOST_TAG}-${RUN_TAG.slice(HOST_TAG.length)}-`));
     await chmod(dir, 0o711);
     const level = process.env['SHOAL_TEST_LOG'];
     const log = level === 'debug' || level === 'info' || level === 'warn' ? createLogger({ level }) : silentLogger();
@@ -130,7 +134,7 @@ export class AgentFixture {
     const { paths, log } = this;
     this.drivers = {
       instance: new LxcInstanceDriver({ paths, log: log.child({ component: 'lxc' }) }),
-      network: new BridgeNetworkDriver({ paths, log, autoSubnetPool: '10.173.0.0/16', upstreamDns: 'none' }),
+      network: new BridgeNetworkDriver({ paths, log, autoSubnetPool: blockCidr('agent'), upstreamDns: 'none' }),
       storage: { dir: new DirStorageDriver({ paths, log }), btrfs: new BtrfsStorageDriver({ paths, log }), ...this.extraStorage(paths, log) },
       images: await FsImageStore.open(paths.images, log),
     };
@@ -170,9 +174,9 @@ export class AgentFixture {
     return `${RUN_TAG}n${++this.counter}`;
   }
 
-  /** A gateway `10.173.<x>.1/24` with a random third octet (16..250). */
+  /** A gateway `<prefix>.1/24` in the agent block, a different /24 each time (cycling over 48). */
   gateway(): string {
-    return `10.173.${16 + ((randomBytes(1)[0] as number) % 235)}.1/24`;
+    return `${blockSubnet('agent', 16 + (gatewayCounter++ % 48))}.1/24`;
   }
 
   /** Registers an extra cleanup (mounts, loop devices…) run by cleanObjects, last in, first out. */
@@ -221,6 +225,8 @@ export class AgentFixture {
       try {
         await fn();
       } catch (err) {
+        // Gone already (an ephemeral instance removed on its stop, a volume deleted with it): done.
+        if (isShoalError(err, ErrorCode.NotFound)) return;
         failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       }
     };

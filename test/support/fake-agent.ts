@@ -12,6 +12,7 @@ import { FakeImageStore } from './fakes/fake-image-store.js';
 import { FakeInstanceDriver } from './fakes/fake-instance-driver.js';
 import { FakeNetworkDriver } from './fakes/fake-network-driver.js';
 import { FakeStorageDriver } from './fakes/fake-storage-driver.js';
+import { HOST_TAG } from './host-plan.js';
 
 export const FAKE_FP = 'a'.repeat(64);
 
@@ -36,7 +37,7 @@ export function op(): string {
 
 /** Opens a service over fresh fakes with pool "default", network "net0" and image FAKE_FP. */
 export async function openFakeAgent(): Promise<FakeAgent> {
-  const dir = await mkdtemp(join(tmpdir(), 'shoal-ssv-unit-'));
+  const dir = await mkdtemp(join(tmpdir(), `shoal-${HOST_TAG}-unit-`));
   const paths = agentPaths(dir);
   const images = new FakeImageStore();
   const instance = new FakeInstanceDriver();

@@ -1,8 +1,9 @@
 /**
- * Fixture for tests that run real LXC containers: a temp state dir (/tmp/shoal-slx-*, 0711) with
- * its own LXC path, the busybox image of src/node-agent/images (built once per process) unpacked
- * into per-instance volumes, instance names `slx-<word>-<random>`, test bridges `slxb<random>` in
- * 10.171.0.0/16, and `close()` that force-stops every container of the LXC path, disposes
+ * Fixture for tests that run real LXC containers: a temp state dir (/tmp/shoal-<tag>-lxc-*, 0711)
+ * with its own LXC path, the busybox image of src/node-agent/images (built once per process)
+ * unpacked into per-instance volumes, instance names `<tag>-<word>-<random>`, test bridges
+ * `<tag>b<random>` in the host plan's lxc block (test/support/host-plan.ts), and `close()` that
+ * force-stops every container of the LXC path, disposes
  * drivers, deletes bridges and removes the temp dir, whatever state the test left.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,9 @@ import { run } from '../../src/node-agent/exec.js';
 import { buildBusyboxImage } from '../../src/node-agent/images/busybox.js';
 import { agentPaths, type AgentPaths, type InstanceRuntime, type InstanceSpec } from '../../src/node-agent/types.js';
 import { createLogger, silentLogger, type Logger } from '../../src/shared/index.js';
+import { blockSubnet, HOST_TAG } from './host-plan.js';
+
+let bridgeCounter = 0;
 
 let imageP: Promise<Buffer> | undefined;
 
@@ -43,7 +47,7 @@ export class LxcFixture {
   }
 
   static async create(): Promise<LxcFixture> {
-    const base = await mkdtemp(join(tmpdir(), 'shoal-slx-'));
+    const base = await mkdtemp(join(tmpdir(), `shoal-${HOST_TAG}-lxc-`));
     await chmod(base, 0o711);
     const fx = new LxcFixture(base, agentPaths(base));
     await mkdir(join(base, 'volumes'), { mode: 0o711 });
@@ -57,9 +61,9 @@ export class LxcFixture {
     return d;
   }
 
-  /** A unique instance name `slx-<word>-<4 hex>`. */
+  /** A unique instance name `<tag>-<word>-<4 hex>`. */
   name(word = 'c'): string {
-    return `slx-${word}-${randomBytes(2).toString('hex')}`;
+    return `${HOST_TAG}-${word}-${randomBytes(2).toString('hex')}`;
   }
 
   /** Unpacks the busybox image into a fresh volume directory and returns its path. */
@@ -85,15 +89,15 @@ export class LxcFixture {
     };
   }
 
-  /** A Linux bridge named `slxb<4 hex>` with 10.171.<n>.1/24, deleted by `close()`. */
+  /** A Linux bridge named `<tag>b<4 hex>` with `<prefix>.1/24` in the lxc block, deleted by `close()`. */
   async bridge(): Promise<{ name: string; subnet: string }> {
-    const name = `slxb${randomBytes(2).toString('hex')}`;
-    const n = 1 + (randomBytes(1)[0] as number) % 250;
+    const name = `${HOST_TAG}b${randomBytes(2).toString('hex')}`;
+    const subnet = blockSubnet('lxc', 8 + (bridgeCounter++ % 56));
     await run('ip', ['link', 'add', name, 'type', 'bridge']);
     this.bridges.push(name);
-    await run('ip', ['addr', 'add', `10.171.${n}.1/24`, 'dev', name]);
+    await run('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', name]);
     await run('ip', ['link', 'set', name, 'up']);
-    return { name, subnet: `10.171.${n}` };
+    return { name, subnet };
   }
 
   /** Registers an extra cleanup step. */

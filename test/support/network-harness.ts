@@ -1,5 +1,6 @@
 // Builds the real BridgeNetworkDriver for integration tests, isolated for a shared host: a state
-// dir under /tmp/shoal-snt-*, automatic subnets only inside 10.172.0.0/16, dnsmasq with no
+// dir under /tmp/shoal-<tag>-net-*, automatic subnets only inside the host plan's network block
+// (test/support/host-plan.ts), dnsmasq with no
 // upstream resolver (no query leaves the machine), and names starting with the run's tag.
 import { strict as assert } from 'node:assert';
 import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
@@ -8,11 +9,15 @@ import { join } from 'node:path';
 import { BridgeNetworkDriver } from '../../src/node-agent/drivers/network/bridge-driver.js';
 import { agentPaths, type AgentPaths } from '../../src/node-agent/types.js';
 import { createLogger, seededRng, type Logger, type Rng } from '../../src/shared/index.js';
-import { forceCleanup, leftovers, randomSuffix } from './network-hosts.js';
+import { blockCidr, blockSubnet, HOST_TAG, newRunTag } from './host-plan.js';
+import { forceCleanup, leftovers } from './network-hosts.js';
 import type { NetworkDriverHarness } from './network-driver-contract.js';
 
-/** This run's tag: `snt` + 4 random characters. Every host object of the run starts with it. */
-export const RUN_TAG = `snt${randomSuffix(4)}`;
+/** This run's tag: the host tag + 4 random characters. Every host object of the run starts with it. */
+export const RUN_TAG = newRunTag();
+
+/** Where automatic subnets of the tests' networks come from. */
+export const AUTO_SUBNET_POOL = blockCidr('network');
 
 const usedOctets = new Set<number>();
 let nameCounter = 0;
@@ -23,13 +28,17 @@ export function newNetworkName(): string {
   return `${RUN_TAG}n${nameCounter}`;
 }
 
-/** A gateway `10.172.<x>.1/24` with a third octet not used before in this run (16..250). */
+/**
+ * A gateway `<prefix>.1/24` in the network block, not used before in this run while unused ones
+ * remain (networks of finished tests are gone, so the block is then reused).
+ */
 export function newGateway(): string {
+  if (usedOctets.size >= 48) usedOctets.clear();
   for (;;) {
-    const x = 16 + Math.floor(Math.random() * 235);
-    if (usedOctets.has(x)) continue;
-    usedOctets.add(x);
-    return `10.172.${x}.1/24`;
+    const k = 16 + Math.floor(Math.random() * 48);
+    if (usedOctets.has(k)) continue;
+    usedOctets.add(k);
+    return `${blockSubnet('network', k)}.1/24`;
   }
 }
 
@@ -46,13 +55,18 @@ export interface BridgeFixture {
   readonly log: Logger;
   /** Another driver over the same state dir (an agent restart). */
   newDriver(): BridgeNetworkDriver;
+  /**
+   * The driver of the running "agent": the last one made. Clean up through it, as the product
+   * would: an older, closed driver deleting a network races the live driver's dnsmasq restart.
+   */
+  live(): BridgeNetworkDriver;
   /** Closes the drivers, checks that nothing of the run is left, removes it anyway, removes the dir. */
   cleanup(): Promise<void>;
 }
 
 /** Makes a {@link BridgeFixture}. */
 export async function bridgeFixture(seed = Math.floor(Math.random() * 2 ** 31), rng?: Rng): Promise<BridgeFixture> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'shoal-snt-'));
+  const stateDir = await mkdtemp(join(tmpdir(), `shoal-${HOST_TAG}-net-`));
   // Like LXD's 0711 /var/lib/lxd: dnsmasq (running as nobody) must traverse the state dir.
   await chmod(stateDir, 0o711);
   const paths = agentPaths(stateDir);
@@ -63,7 +77,7 @@ export async function bridgeFixture(seed = Math.floor(Math.random() * 2 ** 31), 
       paths,
       log,
       rng: rng ?? seededRng(seed + drivers.length),
-      autoSubnetPool: '10.172.0.0/16',
+      autoSubnetPool: AUTO_SUBNET_POOL,
       upstreamDns: 'none',
     });
     drivers.push(d);
@@ -75,6 +89,7 @@ export async function bridgeFixture(seed = Math.floor(Math.random() * 2 ** 31), 
     paths,
     log,
     newDriver,
+    live: () => drivers[drivers.length - 1] ?? driver,
     async cleanup() {
       for (const d of drivers) d.close();
       const left = await leftovers(RUN_TAG);

@@ -1,6 +1,6 @@
 // Test hosts for network tests: network namespaces attached to a bridge through veth pairs, with
 // busybox udhcpc, nslookup, ping and nc inside. Every object made here is named with the run's
-// tag (`snt` + random suffix) and recorded, and `cleanup()` removes exactly those objects (pids,
+// tag (test/support/host-plan.ts: tag + random suffix) and recorded, and `cleanup()` removes exactly those objects (pids,
 // namespaces, links, /etc/netns entries, temp dirs), even after a failed test.
 import { mkdtemp, mkdir, rm, writeFile, chmod, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { run, spawnChild } from '../../src/node-agent/exec.js';
 import { ExecError } from '../../src/shared/index.js';
+import { HOST_TAG } from './host-plan.js';
 
 /** A namespace attached to a bridge (or to the host through a plain veth). */
 export interface TestHost {
@@ -42,13 +43,7 @@ esac
 exit 0
 `;
 
-/** A random lower-case alphanumeric string. */
-export function randomSuffix(n: number): string {
-  const chars = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  let s = '';
-  for (let i = 0; i < n; i++) s += chars[Math.floor(Math.random() * chars.length)];
-  return s;
-}
+export { randomSuffix } from './host-plan.js';
 
 /** Namespaces, veths and helper processes of one test, with their cleanup. */
 export class NetnsHosts {
@@ -62,9 +57,9 @@ export class NetnsHosts {
   /** `tag` starts every name (≤ 9 characters so that names with suffixes stay ≤ 15). */
   constructor(readonly tag: string) {}
 
-  /** A temp dir `/tmp/shoal-snt-*` removed at cleanup. */
+  /** A temp dir `/tmp/shoal-<tag>-net-*` removed at cleanup. */
   async tempDir(): Promise<string> {
-    const d = await mkdtemp(join(tmpdir(), 'shoal-snt-'));
+    const d = await mkdtemp(join(tmpdir(), `shoal-${HOST_TAG}-net-`));
     this.dirs.push(d);
     return d;
   }

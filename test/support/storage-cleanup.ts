@@ -1,12 +1,13 @@
 /**
  * Test hygiene for storage and image tests: a per-test stack of undo steps (temp dirs, mounts,
  * loop devices) run in afterEach even when the test failed, and temp dirs named with this
- * helper's tag (/tmp/shoal-sst-*) so nothing collides with other suites sharing the host.
+ * run's host tag (/tmp/shoal-<tag>-st-*, test/support/host-plan.ts) so nothing collides with other suites sharing the host.
  */
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/node-agent/exec.js';
+import { HOST_TAG } from './host-plan.js';
 
 /** LIFO stack of cleanup steps; `run()` executes all of them and reports every failure. */
 export class CleanupStack {
@@ -31,7 +32,7 @@ export class CleanupStack {
 
   /** A new temp dir (mode 0711, so unprivileged containers may traverse it) removed by `run()`. */
   async tempDir(label: string): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), `shoal-sst-${label}-`));
+    const dir = await mkdtemp(join(tmpdir(), `shoal-${HOST_TAG}-st-${label}-`));
     await chmod(dir, 0o711);
     this.add(`temp dir ${dir}`, () => rm(dir, { recursive: true, force: true }));
     return dir;

@@ -1,6 +1,6 @@
 /**
  * Pool fixtures for storage and LXC integration tests: a real dir pool, or a real btrfs pool on a
- * small loop file, in a fresh temp dir under /tmp/shoal-sst-*, deleted (and every mount and loop
+ * small loop file, in a fresh temp dir under /tmp/shoal-<tag>-st-*, deleted (and every mount and loop
  * device under the temp dir released) by the CleanupStack even when the test failed.
  */
 import { strict as assert } from 'node:assert';

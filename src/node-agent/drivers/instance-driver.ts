@@ -49,6 +49,9 @@ export interface InstanceStopEvent {
   readonly ephemeral: boolean;
 }
 
+/** Starts one instance chosen by `autostart` (the service passes its own start path). */
+export type AutostartStarter = (hostName: string, signal: AbortSignal) => Promise<void>;
+
 /** What `autostart` did for one instance. */
 export interface AutostartResult {
   readonly hostName: string;
@@ -87,7 +90,10 @@ export interface InstanceDriver {
   watchStops(listener: (event: InstanceStopEvent) => void): Disposable;
   /**
    * Starts, at agent start, the instances that should run (`boot.autostart=true`, or unset and
-   * last asked to run), in `boot.autostart.priority` order with `boot.autostart.delay`.
+   * last asked to run), in `boot.autostart.priority` order with `boot.autostart.delay`. Each start
+   * goes through `startOne` when given (the service's own start path: lock, network entries,
+   * `start` templates), else through the driver's `start`. A failed start is reported in its
+   * result and does not stop the others; cancellation (CANCELLED) is thrown.
    */
-  autostart(signal: AbortSignal): Promise<readonly AutostartResult[]>;
+  autostart(signal: AbortSignal, startOne?: AutostartStarter): Promise<readonly AutostartResult[]>;
 }

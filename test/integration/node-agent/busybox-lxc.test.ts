@@ -14,6 +14,8 @@ import { randomHex, silentLogger } from '../../../src/shared/index.js';
 import { CleanupStack } from '../../support/storage-cleanup.js';
 import type { StorageContractFixture } from '../../support/storage-driver-contract.js';
 import { makeBtrfsPool, makeDirPool } from '../../support/storage-pools.js';
+import { HOST_TAG } from '../../support/host-plan.js';
+import { LxcTools } from '../../../src/node-agent/drivers/lxc/lxc-tools.js';
 
 const sig = (): AbortSignal => AbortSignal.timeout(120_000);
 
@@ -45,7 +47,7 @@ describe('busybox image under unprivileged LXC', () => {
       const img = await buildBusyboxImage({}, sig());
       await store.importUnified(Readable.from([img.tarball]), {}, sig());
       await f.driver.ensureImageVolume(f.pool, img.fingerprint, (dir, s) => store.unpack(img.fingerprint, dir, s), sig());
-      const name = `sst-${randomHex(3)}`;
+      const name = `${HOST_TAG}-${randomHex(3)}`;
       const volume = { type: 'container', name } as const;
       await f.driver.createVolumeFromImage(f.pool, volume, img.fingerprint, {}, sig());
       const volPath = f.driver.volumePath(f.pool, volume);
@@ -84,6 +86,7 @@ describe('busybox image under unprivileged LXC', () => {
       );
       cleanup.add(`container ${name}`, async () => {
         if ((await lxcState(lxcPath, name)) !== 'STOPPED') await run('lxc-stop', ['-P', lxcPath, '-n', name, '-k']);
+        await new LxcTools(lxcPath).waitMonitorGone(name, 15_000);
       });
 
       const t0 = performance.now();
@@ -105,6 +108,9 @@ describe('busybox image under unprivileged LXC', () => {
       await run('lxc-stop', ['-P', lxcPath, '-n', name, '-t', '20']);
       const stopMs = performance.now() - t1;
       assert.equal(await lxcState(lxcPath, name), 'STOPPED');
+      // lxc-stop returns before the monitor has torn down (its mount namespace still holds the
+      // pool's filesystem): wait for it as the driver does, or the pool's loop device stays busy.
+      assert.ok(await new LxcTools(lxcPath).waitMonitorGone(name, 15_000), 'the LXC monitor exits');
       assert.match(await readFile(join(lxcPath, name, 'console.log'), 'utf8'), /Requesting system halt/);
       console.log(`      ${driverName}: lxc-start ${startMs.toFixed(0)} ms, clean lxc-stop ${stopMs.toFixed(0)} ms`);
     });

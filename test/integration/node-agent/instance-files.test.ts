@@ -14,6 +14,7 @@ import { InstanceFiles, type PullResult } from '../../../src/node-agent/files/in
 import { ErrorCode, isShoalError } from '../../../src/shared/index.js';
 import { execCollect } from '../../support/exec-helpers.js';
 import { LxcFixture, sig } from '../../support/lxc-fixture.js';
+import { HOST_TAG } from '../../support/host-plan.js';
 
 const code = (...codes: ErrorCode[]) => (err: unknown) => codes.some((c) => isShoalError(err, c));
 
@@ -35,7 +36,7 @@ describe('src/node-agent/files', () => {
     const outsideListing = async (): Promise<string[]> => (await readdir(outside, { recursive: true })).map(String).sort();
 
     beforeEach(async () => {
-      base = await mkdtemp(join(tmpdir(), 'shoal-slx-files-'));
+      base = await mkdtemp(join(tmpdir(), `shoal-${HOST_TAG}-files-`));
       root = join(base, 'root');
       outside = join(base, 'outside');
       await mkdir(join(root, 'etc'), { recursive: true });

@@ -10,6 +10,7 @@ import type { LxcInstanceDriver } from '../../../src/node-agent/drivers/lxc/lxc-
 import { run } from '../../../src/node-agent/exec.js';
 import { execCollect } from '../../support/exec-helpers.js';
 import { LxcFixture, sig } from '../../support/lxc-fixture.js';
+import { HOST_TAG } from '../../support/host-plan.js';
 
 describe('src/node-agent/drivers/lxc', () => {
   let fx: LxcFixture;
@@ -26,7 +27,7 @@ describe('src/node-agent/drivers/lxc', () => {
     it('attaches a bridged veth with the given MAC, MTU, names, and reports it in state', async () => {
       const br = await fx.bridge();
       const name = fx.name('nic');
-      const veth = `slxv${randomBytes(2).toString('hex')}`;
+      const veth = `${HOST_TAG}v${randomBytes(2).toString('hex')}`;
       const rt = await fx.runtime(
         name,
         { devices: { eth0: { type: 'nic', nictype: 'bridged', parent: br.name, mtu: '1400', hwaddr: '00:16:3e:71:00:01' } } },
@@ -54,8 +55,8 @@ describe('src/node-agent/drivers/lxc', () => {
     it('attaches a macvlan nic in bridge mode on its parent', async () => {
       // No dummy driver in this kernel: one end of a veth pair is the parent.
       const suffix = randomBytes(2).toString('hex');
-      const parent = `slxd${suffix}`;
-      await run('ip', ['link', 'add', parent, 'type', 'veth', 'peer', 'name', `slxe${suffix}`]);
+      const parent = `${HOST_TAG}d${suffix}`;
+      await run('ip', ['link', 'add', parent, 'type', 'veth', 'peer', 'name', `${HOST_TAG}e${suffix}`]);
       fx.onClose(async () => void (await run('ip', ['link', 'del', parent], { okCodes: [0, 1] })));
       await run('ip', ['link', 'set', parent, 'up']);
       const name = fx.name('mv');

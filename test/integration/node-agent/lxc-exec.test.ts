@@ -118,6 +118,31 @@ describe('src/node-agent/drivers/lxc', () => {
       assert.equal((await execCollect(d, name, ['sh', '-c', 'ps | grep -c "[s]leep 60" || true'])).stdout, '0\n');
     });
 
+    it('delivers a signal sent in the first 10 ms once the command runs, in order, with and without a pty', async () => {
+      for (const pty of [false, true]) {
+        for (const delayMs of [0, 2, 5, 10]) {
+          const t0 = performance.now();
+          const s = await d.exec(name, { command: ['sleep', '30'], env: {}, pty }, sig());
+          s.stdout.resume();
+          s.stderr?.resume();
+          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+          s.signal(15);
+          assert.equal(await s.exit, 143, `pty=${pty} after ${delayMs} ms`);
+          assert.ok(performance.now() - t0 < 10_000, 'killed, not run to completion');
+        }
+        // Two signals at once: the first reaches the command's own handler, then the second.
+        const h = await d.exec(name, { command: ['sh', '-c', 'trap "echo usr1" USR1; trap "echo term; exit 5" TERM; echo ready; while :; do sleep 1; done'], env: {}, pty }, sig());
+        const buf = { text: '' };
+        await waitFor(h, /ready/, buf);
+        h.signal(10);
+        h.signal(15);
+        await waitFor(h, /term/, buf);
+        assert.match(buf.text, /usr1[\s\S]*term/);
+        assert.equal(await h.exit, 5);
+      }
+      assert.equal((await execCollect(d, name, ['sh', '-c', 'ps | grep -c "[s]leep 30" || true'])).stdout, '0\n');
+    });
+
     it('kills the command when its signal aborts', async () => {
       const ac = new AbortController();
       const s = await d.exec(name, { command: ['sleep', '60'], env: {}, pty: false }, ac.signal);

@@ -5,7 +5,9 @@
 import { strict as assert } from 'node:assert';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { probeHostFeatures } from '../../../src/node-agent/drivers/lxc/host-features.js';
 import type { LxcInstanceDriver } from '../../../src/node-agent/drivers/lxc/lxc-driver.js';
+import { commandSocketName } from '../../../src/node-agent/drivers/lxc/lxc-tools.js';
 import { run } from '../../../src/node-agent/exec.js';
 import { ErrorCode, isShoalError } from '../../../src/shared/index.js';
 import { execCollect } from '../../support/exec-helpers.js';
@@ -21,6 +23,11 @@ async function cgroupFile(pid: number, controller: string, file: string): Promis
   if (v1 !== undefined) return `/sys/fs/cgroup/${controller}${v1.split(':')[2]}/${file}`;
   const v2 = lines.find((l) => l.startsWith('0::')) ?? '';
   return `/sys/fs/cgroup${v2.slice(3)}/${file}`;
+}
+
+/** Where an instance reads its memory limit: cgroup v1 memory controller, or cgroup2. */
+async function memoryLimitFileInside(): Promise<string> {
+  return (await probeHostFeatures()).cgroup.memory === 'v1' ? '/sys/fs/cgroup/memory/memory.limit_in_bytes' : '/sys/fs/cgroup/memory.max';
 }
 
 describe('src/node-agent/drivers/lxc', () => {
@@ -85,12 +92,11 @@ describe('src/node-agent/drivers/lxc', () => {
       assert.ok(st.memory.usageBytes > 0 && st.memory.peakBytes >= st.memory.usageBytes);
       assert.ok(st.processes >= 1 && st.cpu.usageNs > 0);
       assert.equal((await readFile(await cgroupFile(st.pid, 'memory', 'memory.limit_in_bytes'), 'utf8')).trim(), String(96 * 2 ** 20));
-      const inside = await execCollect(d, rt.hostName, [
-        'sh',
-        '-c',
-        'mkdir -p /run/cg && mount -t cgroup -o memory cgroup /run/cg && cat /run/cg/memory.limit_in_bytes; umount /run/cg',
-      ]);
-      assert.equal(inside.stdout, `${96 * 2 ** 20}\n`);
+      // The instance's own cgroup view, mounted by LXC at /sys/fs/cgroup (v1 or v2 host).
+      const inside = await execCollect(d, rt.hostName, ['cat', await memoryLimitFileInside()]);
+      assert.deepEqual(inside, { code: 0, stdout: `${96 * 2 ** 20}\n`, stderr: '' });
+      const write = await execCollect(d, rt.hostName, ['sh', '-c', `echo 1073741824 > ${await memoryLimitFileInside()}`]);
+      assert.notEqual(write.code, 0, 'an unprivileged instance cannot raise its own limit');
       await d.stop(rt.hostName, { force: true, timeoutMs: 0 }, sig());
     });
 
@@ -144,6 +150,23 @@ describe('src/node-agent/drivers/lxc', () => {
       assert.equal((await d.state(rt.hostName, sig())).status, 'Running');
       await d.stop(rt.hostName, { force: true, timeoutMs: 1000 }, sig());
       assert.equal((await d.state(rt.hostName, sig())).status, 'Stopped');
+    });
+
+    it('returns only once the LXC monitor is gone, so a start or delete can follow at once', async () => {
+      // agent-findings F7: the monitor tears down (post-stop hook, logs) after lxc-stop returns.
+      const rt = await fx.runtime(fx.name('td'));
+      await d.create(rt, sig());
+      const socket = ` @${commandSocketName(fx.paths.containers, rt.hostName)}\n`;
+      for (let i = 0; i < 3; i++) {
+        await d.start(rt.hostName, sig());
+        assert.ok((await readFile('/proc/net/unix', 'utf8')).includes(socket), 'the monitor serves its command socket');
+        await d.stop(rt.hostName, { force: i % 2 === 0, timeoutMs: i % 2 === 0 ? 0 : 10_000 }, sig());
+        assert.ok(!(await readFile('/proc/net/unix', 'utf8')).includes(socket), `stop ${i} left the monitor running`);
+      }
+      await d.start(rt.hostName, sig());
+      await d.stop(rt.hostName, { force: true, timeoutMs: 0 }, sig());
+      await d.delete(rt.hostName, sig());
+      assert.ok(!(await readdir(fx.paths.containers)).includes(rt.hostName));
     });
   });
 

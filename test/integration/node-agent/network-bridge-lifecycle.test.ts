@@ -20,6 +20,7 @@ import type { ConfigMap, NetworkSpec } from '../../../src/node-agent/types.js';
 import { ErrorCode, ShoalError, seededRng } from '../../../src/shared/index.js';
 import { NetnsHosts } from '../../support/network-hosts.js';
 import {
+  AUTO_SUBNET_POOL,
   RUN_TAG,
   assertNetworkGone,
   bridgeFixture,
@@ -71,7 +72,7 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
     });
     afterEach(async () => {
       const problems = await hosts.cleanup();
-      for (const n of networks) await f.driver.delete(n, signal);
+      for (const n of networks) await f.live().delete(n, signal);
       await f.cleanup();
       assert.deepEqual(problems, []);
     });
@@ -191,7 +192,7 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       const seed = 4242;
       const seeded = await bridgeFixture(seed);
       try {
-        const pool = parseSubnet('10.172.0.0/16')!;
+        const pool = parseSubnet(AUTO_SUBNET_POOL)!;
         const first = pickFreeSubnet(pool, [], seededRng(seed));
         assert.ok(first.ok);
         const blocker = `${RUN_TAG}d0`;

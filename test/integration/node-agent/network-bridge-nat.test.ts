@@ -36,7 +36,7 @@ describe('src/node-agent/drivers/network/bridge-driver', () => {
       f = await bridgeFixture();
       hosts = new NetnsHosts(RUN_TAG);
       networks = [];
-      // The outside world: <tag>x on a veth whose host side has 10.172.<y>.1/24; no default route.
+      // The outside world: <tag>x on a veth whose host side has <prefix>.1/24; no default route.
       const prefix = newGateway().split('.').slice(0, 3).join('.');
       const host = await hosts.addHost('x', null);
       await run('ip', ['addr', 'add', `${prefix}.1/24`, 'dev', host.hostVeth]);

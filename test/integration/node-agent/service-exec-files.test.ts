@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import * as pb from '../../../proto/gen/shoal/agent/v1/agent.js';
 import { ErrorCode, isShoalError } from '../../../src/shared/index.js';
 import { AgentFixture, op } from '../../support/agent-fixture.js';
+import { HOST_TAG } from '../../support/host-plan.js';
 
 const code = (c: ErrorCode, includes?: string) => (err: unknown) =>
   isShoalError(err, c) && (includes === undefined || err.message.includes(includes));
@@ -66,13 +67,16 @@ describe('src/node-agent/service.ts (integration: exec, files, snapshots over gR
       assert.match(out, /oops/, 'stderr is merged into the pty output');
       assert.equal(r.stderr.length, 0);
 
-      // Signal once the command runs (agent-findings F3: a signal sent while lxc-attach is still
-      // attaching is lost).
-      const s = fx.client.exec(op(), { project: 'default', name, command: ['sh', '-c', 'echo ready; exec sleep 60'] });
-      const out2 = s.output[Symbol.asyncIterator]();
-      assert.equal((await out2.next()).value?.data.toString(), 'ready\n');
-      await s.signal(9);
-      assert.equal((await s.collect()).exitCode, 128 + 9);
+      // A signal sent right after the exec starts (before lxc-attach has even spawned the command)
+      // is held until the command runs, then delivered (agent-findings F3).
+      for (const delayMs of [0, 10]) {
+        const t0 = performance.now();
+        const s = fx.client.exec(op(), { project: 'default', name, command: ['sleep', '60'] });
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        await s.signal(9);
+        assert.equal((await s.collect()).exitCode, 128 + 9);
+        assert.ok(performance.now() - t0 < 20_000, `signal after ${delayMs} ms was delivered`);
+      }
     });
 
     it('refuses exec in a stopped or missing instance', async () => {
@@ -115,10 +119,10 @@ describe('src/node-agent/service.ts (integration: exec, files, snapshots over gR
         (err: unknown) => isShoalError(err, ErrorCode.PermissionDenied) || isShoalError(err, ErrorCode.InvalidArgument),
       );
       await assert.rejects(
-        fx.client.pushFile(op(), { project: 'default', name, path: '/root/tmpup/shoal-ssv-escape', type: pb.FileType.FILE_TYPE_FILE }, Buffer.from('pwned')),
+        fx.client.pushFile(op(), { project: 'default', name, path: `/root/tmpup/shoal-${HOST_TAG}-escape`, type: pb.FileType.FILE_TYPE_FILE }, Buffer.from('pwned')),
         code(ErrorCode.PermissionDenied),
       );
-      await assert.rejects(readFile('/tmp/shoal-ssv-escape'), /ENOENT/);
+      await assert.rejects(readFile(`/tmp/shoal-${HOST_TAG}-escape`), /ENOENT/);
       // An absolute symlink resolves inside the instance (chroot semantics), never to the host.
       const viaAbs = await fx.client.pullFile({ project: 'default', name, path: '/root/abs/passwd' });
       const own = await fx.exec(name, ['cat', '/etc/passwd']);

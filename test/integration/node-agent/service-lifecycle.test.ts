@@ -6,9 +6,11 @@ import { strict as assert } from 'node:assert';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentClient } from '../../../src/node-agent/client.js';
+import { probeHostFeatures } from '../../../src/node-agent/drivers/lxc/host-features.js';
 import { ErrorCode, isShoalError } from '../../../src/shared/index.js';
 import { AgentFixture, op } from '../../support/agent-fixture.js';
 import { createTestPki } from '../../support/pki.js';
+import { HOST_TAG } from '../../support/host-plan.js';
 
 /** The memory limit of the cgroup of `pid` (cgroup v1 memory controller or cgroup v2). */
 async function memoryLimitOfPid(pid: number): Promise<number> {
@@ -93,9 +95,11 @@ describe('src/node-agent/service.ts (integration: lifecycle over gRPC)', functio
     await fx.client.unary('startInstance', { operationId: op(), project: 'default', name });
     const st = (await fx.client.unary('getInstanceState', { project: 'default', name })).state!;
     assert.equal(st.memory?.limitBytes, 64 * 1024 * 1024);
-    // The instance's own cgroup, read from the host (see agent-findings F1: on this hybrid host the
-    // cgroup filesystem is not mounted inside unprivileged instances).
+    // The instance's own cgroup, from the host and from inside (LXC mounts the instance's cgroup
+    // view at /sys/fs/cgroup: v1 controllers on a hybrid host, cgroup2 on a unified one).
     assert.equal(await memoryLimitOfPid(st.pid), 64 * 1024 * 1024);
+    const file = (await probeHostFeatures()).cgroup.memory === 'v1' ? '/sys/fs/cgroup/memory/memory.limit_in_bytes' : '/sys/fs/cgroup/memory.max';
+    assert.deepEqual(await fx.exec(name, ['cat', file]), { stdout: `${64 * 1024 * 1024}\n`, stderr: '', exitCode: 0 });
   });
 
   it('deletes an ephemeral instance when it stops', async () => {
@@ -109,7 +113,7 @@ describe('src/node-agent/service.ts (integration: lifecycle over gRPC)', functio
   });
 
   it('refuses a client whose certificate is not from the cluster CA', async () => {
-    const other = await createTestPki('shoal-ssv-other-ca');
+    const other = await createTestPki(`shoal-${HOST_TAG}-other-ca`);
     try {
       const stranger = await other.issue('leader');
       // It trusts the agent's CA, but its own certificate comes from another CA.

@@ -34,6 +34,8 @@ describe('src/node-agent/service.ts (integration: agent restart)', function () {
     await fx.create(eph, { ephemeral: true });
     for (const name of [up, auto, manual, eph]) await fx.client.unary('startInstance', { operationId: op(), project: 'default', name });
     const pidBefore = (await fx.client.unary('getInstanceState', { project: 'default', name: up })).state!.pid;
+    // Autostart goes through the service's start path, so the image's `start` templates apply.
+    assert.equal((await fx.exec(auto, ['sh', '-c', 'echo stale > /etc/hostname'])).exitCode, 0);
 
     await fx.restart(async () => {
       // While the agent is down, three instances die (as in a host crash of those containers).
@@ -52,6 +54,7 @@ describe('src/node-agent/service.ts (integration: agent restart)', function () {
     const upState = await status(up);
     assert.deepEqual([upState.status, upState.pid], ['Running', pidBefore]);
     assert.equal((await status(auto)).status, 'Running');
+    assert.equal((await fx.exec(auto, ['cat', '/etc/hostname'])).stdout, `${auto}\n`);
     assert.equal((await status(manual)).status, 'Stopped');
     await assert.rejects(fx.client.unary('getInstance', { project: 'default', name: eph }), (err: unknown) => isShoalError(err, ErrorCode.NotFound));
     assert.deepEqual(

@@ -2,7 +2,7 @@
 // (it passes the shared InstanceDriver contract, see test/unit/node-agent/fakes-contract.test.ts).
 // Instances are records in a map; start/stop flip a status; stops can be emitted by hand.
 import type {
-  AutostartResult,
+  AutostartResult, AutostartStarter,
   ExecRequest,
   ExecSession,
   InstanceDriver,
@@ -148,13 +148,13 @@ export class FakeInstanceDriver implements InstanceDriver {
     for (const i of this.instances.values()) i.status = 'Stopped';
   }
 
-  async autostart(signal: AbortSignal): Promise<readonly AutostartResult[]> {
+  async autostart(signal: AbortSignal, startOne?: AutostartStarter): Promise<readonly AutostartResult[]> {
     const out: AutostartResult[] = [];
     for (const [hostName, i] of [...this.instances.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const flag = i.runtime.spec.config['boot.autostart'];
       const want = flag === undefined ? i.lastPower === 'RUNNING' : flag === 'true';
       if (i.status !== 'Stopped' || !want) continue;
-      await this.start(hostName, signal);
+      await (startOne ? startOne(hostName, signal) : this.start(hostName, signal));
       out.push({ hostName, started: true });
     }
     return out;

@@ -12,13 +12,16 @@
  *   exists is held back (lxc-attach flushes pending input when it switches to raw mode), and the
  *   host-side pty's ONLCR, which LXC forces on, is cleared so newlines arrive as "\r\n".
  * - Signals: lxc-attach does NOT forward signals (SIGTERM to it detaches and leaves the command
- *   running), so `signal(n)` finds the attached command — lxc-attach's child — in
- *   /proc/<lxc-attach>/task/<tid>/children and signals it directly.
+ *   running), so `signal(n)` finds the attached command — lxc-attach's child in the instance's pid
+ *   namespace — in /proc/<lxc-attach>/task/<tid>/children and signals it directly, once it has
+ *   exec'd the command: before that the child is still lxc-attach code (same executable) and a
+ *   signal would hit lxc-attach's setup instead of the command's own handlers. Signals sent
+ *   before then are queued and delivered in order as soon as the command runs.
  * - Exit code: lxc-attach's, which is the command's, or 128+N when it was killed by signal N; 127
  *   when the command does not exist.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { PassThrough, Writable } from 'node:stream';
 import { ErrorCode, ShoalError, type Logger } from '../../../shared/index.js';
@@ -53,36 +56,54 @@ function signalNumber(name: NodeJS.Signals | null): number {
   return (osConstants.signals as Record<string, number>)[name] ?? 0;
 }
 
-/**
- * The host pid of the command lxc-attach `pid` runs, or undefined while it does not exist yet (or
- * any more). lxc-attach briefly has an intermediate child that joins the instance's namespaces and
- * clones the command with CLONE_PARENT; only the command lives in the instance's pid namespace, so
- * the child whose pid namespace differs from lxc-attach's own is the one.
- */
-async function attachedPid(pid: number): Promise<number | undefined> {
+/** `dev:ino` of a process's executable, or undefined when the process is gone. */
+async function exeId(pid: number | string): Promise<string | undefined> {
   try {
-    const ownNs = await readlink(`/proc/${pid}/ns/pid`);
+    const st = await stat(`/proc/${pid}/exe`);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined; // exited (or a kernel thread): not a candidate
+  }
+}
+
+/**
+ * The host pid of the command lxc-attach `pid` runs, once it has exec'd it; undefined before (or
+ * after it is gone). lxc-attach has short-lived helper children in the host's pid namespace (it
+ * joins the instance's namespaces and clones the command with CLONE_PARENT); only the command
+ * lives in the instance's pid namespace, and until it calls execve it still runs lxc-attach's own
+ * executable (a memfd copy), so the child with another pid namespace AND another executable is
+ * the command itself.
+ */
+export async function attachedCommandPid(pid: number): Promise<number | undefined> {
+  try {
+    const [ownNs, ownExe] = await Promise.all([readlink(`/proc/${pid}/ns/pid`), exeId(pid)]);
     for (const t of await readdir(`/proc/${pid}/task`)) {
       const text = await readFile(`/proc/${pid}/task/${t}/children`, 'utf8');
       for (const c of text.trim().split(/\s+/)) {
         if (c === '') continue;
         const ns = await readlink(`/proc/${c}/ns/pid`).catch(() => ownNs); // child gone: skip it
-        if (ns !== ownNs) return Number(c);
+        if (ns === ownNs) continue;
+        const exe = await exeId(c);
+        if (exe !== undefined && exe !== ownExe) return Number(c);
       }
     }
   } catch {
-    return undefined; // lxc-attach has exited: there is nothing to find
+    return undefined; // lxc-attach (or a thread of it) has exited: nothing to find now
   }
   return undefined;
 }
 
-/** Waits (polling /proc every 5 ms, up to 10 s) for the attached command to exist. */
+/** How long a session waits for its command to exist before it gives up signalling it. */
+const ATTACH_WAIT_MS = 30_000;
+
+/** Waits (polling /proc every 2 ms) for the attached command to have exec'd. */
 async function waitAttached(pid: number | undefined, exited: () => boolean): Promise<number | undefined> {
   if (pid === undefined) return undefined;
-  for (let i = 0; i < 2000 && !exited(); i++) {
-    const found = await attachedPid(pid);
+  const until = performance.now() + ATTACH_WAIT_MS;
+  while (!exited() && performance.now() < until) {
+    const found = await attachedCommandPid(pid);
     if (found !== undefined) return found;
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 2));
   }
   return undefined;
 }
@@ -93,14 +114,42 @@ export function startExecSession(target: ExecTarget, request: ExecRequest, signa
   return request.pty ? ptySession(target, request, args, signal) : pipeSession(target, args, signal);
 }
 
-/** Signals the command attached under lxc-attach `pid`, waiting for it to be forked. */
-async function signalAttached(pid: number | undefined, sig: number, exited: () => boolean, log: Logger): Promise<void> {
-  const target = await waitAttached(pid, exited);
-  if (target === undefined) return;
-  try {
-    process.kill(target, sig);
-  } catch (err) {
-    log.debug({ err, pid: target }, 'exec signal target already gone');
+/**
+ * Delivers signals to the command attached under one lxc-attach, in the order they were asked
+ * for: the first one waits until the command has exec'd (see `attachedCommandPid`), later ones
+ * queue behind it. A signal asked for after the command ended is dropped (nothing to signal).
+ */
+class AttachedSignaller {
+  private target: Promise<number | undefined> | undefined;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly attachPid: number | undefined,
+    private readonly exited: () => boolean,
+    private readonly log: Logger,
+  ) {}
+
+  /** The command's host pid once it runs (shared by every signal and by pty setup). */
+  command(): Promise<number | undefined> {
+    this.target ??= waitAttached(this.attachPid, this.exited);
+    return this.target;
+  }
+
+  /** Queues signal `sig`; the returned promise settles once it was delivered or dropped. */
+  send(sig: number): Promise<void> {
+    this.queue = this.queue.then(async () => {
+      const pid = await this.command();
+      if (pid === undefined || this.exited()) {
+        this.log.debug({ signal: sig }, 'exec signal dropped: the command is not running');
+        return;
+      }
+      try {
+        process.kill(pid, sig);
+      } catch (err) {
+        this.log.debug({ err, pid }, 'exec signal target already gone');
+      }
+    });
+    return this.queue;
   }
 }
 
@@ -117,8 +166,9 @@ function pipeSession(target: ExecTarget, args: string[], signal: AbortSignal): E
       resolve(code ?? 128 + signalNumber(sig));
     });
   });
+  const signaller = new AttachedSignaller(child.pid, () => done, target.log);
   const onAbort = (): void => {
-    void signalAttached(child.pid, 9, () => done, target.log).finally(() => child.kill('SIGKILL'));
+    void signaller.send(9).finally(() => child.kill('SIGKILL'));
   };
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
@@ -129,7 +179,7 @@ function pipeSession(target: ExecTarget, args: string[], signal: AbortSignal): E
     stdout: child.stdout as NonNullable<ChildProcess['stdout']>,
     stderr: child.stderr,
     resize: () => undefined,
-    signal: (n) => void signalAttached(child.pid, n, () => done, target.log),
+    signal: (n) => void signaller.send(n),
     exit,
   };
 }
@@ -148,8 +198,9 @@ function ptySession(target: ExecTarget, request: ExecRequest, args: string[], si
       resolve(sig ? 128 + sig : exitCode);
     });
   });
+  const signaller = new AttachedSignaller(pty.pid, () => done, target.log);
   const onAbort = (): void => {
-    void signalAttached(pty.pid, 9, () => done, target.log).finally(() => {
+    void signaller.send(9).finally(() => {
       if (!done) pty.kill('SIGKILL');
     });
   };
@@ -160,7 +211,7 @@ function ptySession(target: ExecTarget, request: ExecRequest, args: string[], si
   // LXC 5.0.2 also forces ONLCR on the host-side pty, so each newline would reach the client as
   // "\r\r\n"; once lxc-attach has set its modes we clear it (output written by the command before
   // that, usually nothing, keeps the extra "\r").
-  const ready = waitAttached(pty.pid, () => done).then(async (attached) => {
+  const ready = signaller.command().then(async (attached) => {
     if (attached === undefined || done) return;
     try {
       const tty = await readlink(`/proc/${pty.pid}/fd/0`);
@@ -190,7 +241,7 @@ function ptySession(target: ExecTarget, request: ExecRequest, args: string[], si
     resize: (w, h) => {
       if (!done) pty.resize(Math.max(1, w), Math.max(1, h));
     },
-    signal: (n) => void signalAttached(pty.pid, n, () => done, target.log),
+    signal: (n) => void signaller.send(n),
     exit,
   };
 }

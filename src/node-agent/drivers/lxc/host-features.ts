@@ -24,8 +24,13 @@ export interface HostFeatures {
   readonly cgroup: Readonly<Partial<Record<CgroupController, CgroupVersion>>>;
   /** Mount point of the hierarchy holding each controller (v1: its own mount; v2: the cgroup2 mount). */
   readonly cgroupRoots: Readonly<Partial<Record<CgroupController, string>>>;
-  /** `unified` when /sys/fs/cgroup itself is cgroup2 (LXD then mounts `cgroup:rw:force`). */
+  /** `unified` when /sys/fs/cgroup itself is cgroup2; `hybrid` v1 controllers plus cgroup2; `legacy` v1 only. */
   readonly cgroupLayout: 'legacy' | 'hybrid' | 'unified';
+  /**
+   * The kernel has cgroup namespaces (/proc/self/ns/cgroup): LXC can then mount a cgroup view
+   * rooted at the instance's own cgroup inside it (`cgroup:rw:force`).
+   */
+  readonly cgroupNamespace: boolean;
   readonly apparmor: boolean;
   /** The seccomp policy file for `lxc.seccomp.profile`, or null when seccomp is unavailable. */
   readonly seccompProfile: string | null;
@@ -148,5 +153,6 @@ export async function probeHostFeatures(): Promise<HostFeatures> {
     }
   }
   const cpus = parseCpuSet((await readOr('/sys/devices/system/cpu/online', '0')).trim()) ?? [0];
-  return { cgroup, cgroupRoots: roots, cgroupLayout: layout, apparmor, seccompProfile, lxcfsInclude, bindMounts, cpus, memoryBytes: totalmem() };
+  const cgroupNamespace = await exists('/proc/self/ns/cgroup');
+  return { cgroup, cgroupRoots: roots, cgroupLayout: layout, cgroupNamespace, apparmor, seccompProfile, lxcfsInclude, bindMounts, cpus, memoryBytes: totalmem() };
 }

@@ -163,8 +163,12 @@ export class InstanceStore {
     return out;
   }
 
-  /** Removes the instance directory (config, logs, device nodes). Missing → no-op. */
+  /**
+   * Removes the instance directory (config, logs, device nodes). Missing → no-op. Callers make
+   * sure no LXC monitor writes in it any more (see LxcTools.monitorAlive); the two retries only
+   * cover a file appearing in the instant between listing and rmdir.
+   */
   async remove(hostName: string): Promise<void> {
-    await rm(this.dir(hostName), { recursive: true, force: true });
+    await rm(this.dir(hostName), { recursive: true, force: true, maxRetries: 2, retryDelay: 10 });
   }
 }

@@ -63,7 +63,14 @@ export function renderLxcConfig(runtime: InstanceRuntime, ctx: RenderContext): s
   set('lxc.tty.max', 0);
   set('lxc.signal.halt', HALT_SIGNAL);
   set('lxc.cap.drop', CAP_DROP);
-  const cgroupMount = features.cgroupLayout === 'unified' ? 'cgroup:rw:force' : 'cgroup:mixed';
+  // The instance sees its own cgroup as the root of a cgroup filesystem at /sys/fs/cgroup (v1
+  // controllers under /sys/fs/cgroup/<controller> plus cgroup2 at /sys/fs/cgroup/unified on a
+  // hybrid host; cgroup2 at /sys/fs/cgroup on a unified one), so `memory.limit_in_bytes` or
+  // `memory.max` show its limits inside, as in LXD. With cgroup namespaces LXC mounts nothing
+  // unless forced (it leaves that to init, and busybox init does not); the limit files stay owned
+  // by host root, so an unprivileged instance can read but not raise them. Without cgroup
+  // namespaces, `mixed` exposes the host tree read-only and the instance's own cgroup read-write.
+  const cgroupMount = features.cgroupNamespace ? 'cgroup:rw:force' : 'cgroup:mixed';
   set('lxc.mount.auto', privileged ? `proc:mixed sys:mixed ${cgroupMount}` : `proc:rw sys:rw ${cgroupMount}`);
   for (const m of features.bindMounts) {
     if (privileged && m.path === '/dev/mqueue') continue;

@@ -12,7 +12,7 @@ import { access, chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { ErrorCode, Reverter, ShoalError, errors, isShoalError, sleep, systemClock, toDisposable, type Clock, type Disposable, type Logger } from '../../../shared/index.js';
 import { InstanceFiles } from '../../files/instance-files.js';
 import type { AgentPaths, InstanceRuntime, InstanceSpec, InstanceState, InstanceStatus } from '../../types.js';
-import type { AutostartResult, ExecRequest, ExecSession, InstanceDriver, InstanceStopEvent, StopOptions } from '../instance-driver.js';
+import type { AutostartResult, AutostartStarter, ExecRequest, ExecSession, InstanceDriver, InstanceStopEvent, StopOptions } from '../instance-driver.js';
 import { planAutostart, type AutostartCandidate } from './autostart.js';
 import { cgroupLimitSettings } from './cgroup-limits.js';
 import { readCgroupUsage } from './cgroup-stats.js';
@@ -36,6 +36,9 @@ export interface LxcDriverOptions {
   readonly features?: HostFeatures;
   readonly clock?: Clock;
 }
+
+/** How long a stopped instance's LXC monitor may take to tear down before callers give up. */
+const MONITOR_EXIT_MS = 15_000;
 
 /** LXD's default exec environment. */
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -209,7 +212,10 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     const files = instanceFiles(dir);
     // Independent preparations, concurrently: the start path is what launches are measured on.
     await Promise.all([
-      clearStopMarker(this.store.lxcpath, hostName),
+      // A monitor still tearing down a stop that just happened holds the command socket the new
+      // monitor needs and has yet to run its post-stop hook: let it finish before clearing the
+      // stop marker (a running instance is left to lxc-start, which then does nothing).
+      this.settleTeardown(hostName, signal).then(() => clearStopMarker(this.store.lxcpath, hostName)),
       cloudInitSeed(runtime.spec) === null
         ? undefined
         : writeCloudInitSeed(new InstanceFiles(`${runtime.volumePath}/rootfs`, runtime.spec.name), runtime.spec),
@@ -224,6 +230,11 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     try {
       await this.tools.start(hostName, signal);
     } catch (err) {
+      // The monitor of the failed start is still undoing it (veths, mounts, cgroups): report the
+      // failure once it is done, so that the caller finds the host as it was.
+      if (!(await this.tools.waitMonitorGone(hostName, MONITOR_EXIT_MS))) {
+        this.log.warn({ instance: hostName }, 'the monitor of a failed start is still tearing down');
+      }
       await Promise.all([this.store.writePower(hostName, 'STOPPED'), this.store.writeStartPhase(hostName, 'failed')]);
       throw toolError(err, `Failed starting instance "${hostName}"`, await logTail(files.log));
     }
@@ -234,16 +245,17 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
   async stop(hostName: string, options: StopOptions, signal: AbortSignal): Promise<void> {
     await this.requireRuntime(hostName);
     await this.store.writePower(hostName, 'STOPPED');
+    // No monitor: nothing runs and nothing is being torn down; no process to spawn (F4).
+    if (!(await this.tools.monitorAlive(hostName))) return;
     try {
       if (options.force && options.timeoutMs <= 0) {
         // One process: lxc-stop -k kills a frozen instance too and exits 2 when nothing runs.
         await this.tools.stop(hostName, { kill: true }, signal);
       } else {
         const info = await this.tools.info(hostName, signal);
-        if (info.state === 'STOPPED') return;
         if (info.state === 'FROZEN' || info.state === 'FREEZING') await this.tools.unfreeze(hostName, signal);
         const timeoutS = options.timeoutMs <= 0 ? -1 : Math.max(1, Math.ceil(options.timeoutMs / 1000));
-        await this.tools.stop(hostName, { kill: false, timeoutS, killAfter: options.force }, signal);
+        if (info.state !== 'STOPPED') await this.tools.stop(hostName, { kill: false, timeoutS, killAfter: options.force }, signal);
       }
     } catch (err) {
       if (isShoalError(err, ErrorCode.Cancelled)) throw toolError(err, `Stopping instance "${hostName}"`);
@@ -253,7 +265,25 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
         throw new ShoalError(ErrorCode.DeadlineExceeded, `Failed stopping instance "${hostName}": it did not shut down within ${options.timeoutMs} ms`, { cause: err });
       }
     }
+    // lxc-stop returns once the monitor says STOPPED; the monitor then still runs the post-stop
+    // hook and tears down (cgroups, console and log files in the instance directory). Wait for it,
+    // so that a stopped instance can be started or deleted at once (F7: ENOTEMPTY on delete).
+    await this.waitTornDown(hostName, signal);
     this.log.info({ instance: hostName, force: options.force }, 'instance stopped');
+  }
+
+  /** If `hostName` has a monitor and is STOPPED, waits for the monitor to finish tearing down. */
+  private async settleTeardown(hostName: string, signal: AbortSignal): Promise<void> {
+    if (!(await this.tools.monitorAlive(hostName))) return;
+    if ((await this.tools.info(hostName, signal)).state === 'STOPPED') await this.waitTornDown(hostName, signal);
+  }
+
+  /** Waits for the monitor of a STOPPED instance to exit (bounded: a stuck monitor is UNAVAILABLE). */
+  private async waitTornDown(hostName: string, signal: AbortSignal): Promise<void> {
+    if (await this.tools.waitMonitorGone(hostName, MONITOR_EXIT_MS, signal)) return;
+    throw new ShoalError(ErrorCode.Unavailable, `Instance "${hostName}" is still stopping: its LXC monitor did not exit within ${MONITOR_EXIT_MS} ms`, {
+      retryable: true,
+    });
   }
 
   async freeze(hostName: string, signal: AbortSignal): Promise<void> {
@@ -274,9 +304,12 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
 
   async delete(hostName: string, signal: AbortSignal): Promise<void> {
     checkHostName(hostName);
-    if ((await this.store.readConfig(hostName)) !== null) {
+    // No monitor: stopped for sure, without spawning lxc-info (F4). A monitor: ask it, and if the
+    // instance is STOPPED let the monitor finish its teardown in the directory first (F7).
+    if ((await this.store.readConfig(hostName)) !== null && (await this.tools.monitorAlive(hostName))) {
       const info = await this.tools.info(hostName, signal);
       if (info.state !== 'STOPPED') throw errors.precondition(`Instance "${hostName}" is running`);
+      await this.waitTornDown(hostName, signal);
     }
     await this.store.remove(hostName);
     await clearStopMarker(this.store.lxcpath, hostName);
@@ -298,7 +331,8 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
 
   private async stateOnce(hostName: string, signal: AbortSignal): Promise<InstanceState> {
     const runtime = await this.requireRuntime(hostName);
-    const info = await this.tools.info(hostName, signal);
+    // Without a monitor the instance is stopped: no lxc-info spawn (F4).
+    const info = (await this.tools.monitorAlive(hostName)) ? await this.tools.info(hostName, signal) : ({ state: 'STOPPED', pid: 0 } as const);
     const status = statusOf(info.state);
     if (info.pid === 0 || status === 'Stopped') {
       return {
@@ -385,21 +419,21 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     });
   }
 
-  async autostart(signal: AbortSignal): Promise<readonly AutostartResult[]> {
+  async autostart(signal: AbortSignal, startOne?: AutostartStarter): Promise<readonly AutostartResult[]> {
     if (this.watcher) await this.watcher.ready;
     const candidates: AutostartCandidate[] = [];
     for (const hostName of await this.store.list()) {
       const runtime = await this.store.readRuntime(hostName);
       if (runtime === null) continue;
-      const info = await this.tools.info(hostName, signal);
+      const running = (await this.tools.monitorAlive(hostName)) && (await this.tools.info(hostName, signal)).state !== 'STOPPED';
       const marker = await readStopMarker(this.store.lxcpath, hostName);
       const lastPower = marker === 'stop' ? 'STOPPED' : await this.store.readPower(hostName);
-      candidates.push({ hostName, config: runtime.spec.config, lastPower, running: info.state !== 'STOPPED' });
+      candidates.push({ hostName, config: runtime.spec.config, lastPower, running });
     }
     const results: AutostartResult[] = [];
     for (const step of planAutostart(candidates)) {
       try {
-        await this.start(step.hostName, signal);
+        await (startOne ? startOne(step.hostName, signal) : this.start(step.hostName, signal));
         results.push({ hostName: step.hostName, started: true });
       } catch (err) {
         if (isShoalError(err, ErrorCode.Cancelled)) throw err;

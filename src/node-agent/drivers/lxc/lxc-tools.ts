@@ -6,9 +6,14 @@
  * - `lxc-stop` exits 2 for a container that is not running; `-t N` waits N seconds and then kills
  *   unless `--nokill`; `-k` kills at once.
  * - `lxc-info -s -p` prints `State: X` and, when running, `PID: N` (labels stay even with -H).
+ * - A container has an LXC monitor (the daemonised lxc-start) from start until it is fully torn
+ *   down; the monitor serves the abstract unix socket `@<lxcpath>/<name>/command` (liblxc's
+ *   lxc_make_abstract_socket_name: hashed when longer than 105 bytes). lxc-info reports STOPPED as
+ *   soon as the monitor says so, but the monitor goes on (post-stop hook, cgroup removal, console
+ *   and log writes in the container's directory) until it exits: only then is the directory free.
  */
 import { readFile } from 'node:fs/promises';
-import { ErrorCode, ExecError, ShoalError, isShoalError, wrap } from '../../../shared/index.js';
+import { ErrorCode, ExecError, ShoalError, isShoalError, sleep, systemClock, wrap } from '../../../shared/index.js';
 import { run } from '../../exec.js';
 
 /** LXC states as lxc-info prints them. */
@@ -38,6 +43,29 @@ export class LxcTools {
     return { state, pid };
   }
 
+  /**
+   * Whether the LXC monitor of `name` still exists (its command socket is bound). No process is
+   * spawned: one read of /proc/net/unix (abstract sockets of the agent's network namespace, which
+   * is the monitor's). No monitor means STOPPED, exactly as lxc-info would report it.
+   */
+  async monitorAlive(name: string): Promise<boolean> {
+    const needle = ` @${commandSocketName(this.lxcpath, name)}\n`;
+    return (await readFile('/proc/net/unix', 'utf8')).includes(needle);
+  }
+
+  /**
+   * Waits (polling every 5 ms) until the monitor of `name` has exited; false when it is still
+   * there after `timeoutMs`. Callers use it after a stop, before touching the container's files.
+   */
+  async waitMonitorGone(name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      if (!(await this.monitorAlive(name))) return true;
+      if (performance.now() >= until) return false;
+      await sleep(systemClock, 5, signal);
+    }
+  }
+
   /** Starts detached and waits for RUNNING (lxc-start's own wait). */
   async start(name: string, signal?: AbortSignal): Promise<void> {
     await run('lxc-start', this.args(name, '-d'), signal ? { signal } : {});
@@ -65,6 +93,30 @@ export class LxcTools {
   async setCgroup(name: string, file: string, value: string, signal?: AbortSignal): Promise<void> {
     await run('lxc-cgroup', this.args(name, '--', file, value), signal ? { signal } : {});
   }
+}
+
+/** sizeof(sockaddr_un.sun_path) minus the leading NUL and the trailing NUL liblxc keeps. */
+const ABSTRACT_NAME_MAX = 108 - 2;
+
+/** FNV-1a, 64 bits, as liblxc's fnv_64a_buf with FNV1A_64_INIT. */
+function fnv1a64(text: string): bigint {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(text)) {
+    h ^= BigInt(b);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h;
+}
+
+/**
+ * The name (without the leading `@`/NUL) of the abstract command socket of container `name` under
+ * `lxcpath`, as liblxc 5 computes it: `<lxcpath>/<name>/command`, or `lxc/<fnv64 hex>/command`
+ * of `<lxcpath>/<name>` when that does not fit.
+ */
+export function commandSocketName(lxcpath: string, name: string): string {
+  const plain = `${lxcpath}/${name}/command`;
+  if (Buffer.byteLength(plain) < ABSTRACT_NAME_MAX) return plain;
+  return `lxc/${fnv1a64(`${lxcpath}/${name}`).toString(16).padStart(16, '0')}/command`;
 }
 
 /** The last `lines` interesting lines (ERROR and above, else anything) of an LXC log file, or ''. */

@@ -179,8 +179,7 @@ export class StopWatcher implements Disposable {
       await new Promise<void>((r) => this.clock.setTimer(500, r));
       return this.stillStopped(name);
     }
-    const info = await this.tools.info(name);
-    if (info.state !== 'STOPPED') return null;
+    if ((await this.tools.monitorAlive(name)) && (await this.tools.info(name)).state !== 'STOPPED') return null;
     return { hostName: name, ephemeral: runtime.spec.ephemeral };
   }
 

@@ -4,7 +4,7 @@
  * devices are detached lazily right after mounting (autoclear), so unmounting releases them and a
  * crash never strands one.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, errors, wrap } from '../../../shared/index.js';
 import { run } from '../../exec.js';
@@ -88,10 +88,37 @@ export async function releaseLoops(file: string, signal: AbortSignal, timeoutMs 
       }
     }
     if (performance.now() > until) {
-      throw wrap(lastErr ?? new Error('still attached'), `Loop device(s) ${devs.join(', ')} for "${file}" did not go away`);
+      const holders = await mountHolders(devs);
+      const held = holders.length > 0 ? `; still mounted in the mount namespace of ${holders.join(', ')}` : '';
+      throw wrap(lastErr ?? new Error('still attached'), `Loop device(s) ${devs.join(', ')} for "${file}" did not go away${held}`);
     }
     await delay(50, undefined, { signal });
   }
+}
+
+/**
+ * Processes (`pid (comm)`, one per mount namespace other than ours, at most 5) whose mount table
+ * still has a filesystem on one of `devs`: what keeps an unmounted loop device attached. For error
+ * messages only; unreadable entries are skipped.
+ */
+async function mountHolders(devs: readonly string[]): Promise<string[]> {
+  const own = await readlink('/proc/self/ns/mnt').catch(() => '');
+  const seen = new Set<string>([own]);
+  const out: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    if (out.length >= 5) break;
+    try {
+      const ns = await readlink(`/proc/${pid}/ns/mnt`);
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      const table = await readFile(`/proc/${pid}/mountinfo`, 'utf8');
+      if (!devs.some((d) => table.includes(` ${d} `))) continue;
+      out.push(`${pid} (${(await readFile(`/proc/${pid}/comm`, 'utf8')).trim()})`);
+    } catch {
+      continue; // the process exited or is not readable: it holds nothing we can name
+    }
+  }
+  return out;
 }
 
 /** Makes the loop device pick up its backing file's new size. */

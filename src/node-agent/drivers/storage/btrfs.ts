@@ -222,16 +222,24 @@ export class BtrfsStorageDriver extends VfsStorageDriver {
       await rm(path, { recursive: true, force: true });
       return;
     }
-    // Nested subvolumes (e.g. made by software inside a container) go first, deepest first.
-    const mnt = poolMountPath(this.ctx.paths.storagePools, pool);
-    const out = await run('btrfs', ['subvolume', 'list', '-o', path], { signal });
-    const nested = out.stdout
-      .split('\n')
-      .map((l) => /\bpath (.+)$/.exec(l)?.[1])
-      .filter((p): p is string => p !== undefined)
-      .map((p) => join(mnt, p.replace(/^<FS_TREE>\//, '')))
-      .sort((a, b) => b.length - a.length);
-    for (const sub of nested) await this.removeTree(pool, sub, signal);
+    // One process in the usual case (agent-findings F5). `subvolume delete` refuses a subvolume
+    // that holds nested ones (made by software inside a container): only then list them and
+    // remove them first, deepest first; any other failure is the delete's own.
+    try {
+      await run('btrfs', ['subvolume', 'delete', path], { signal });
+      return;
+    } catch (err) {
+      const mnt = poolMountPath(this.ctx.paths.storagePools, pool);
+      const out = await run('btrfs', ['subvolume', 'list', '-o', path], { signal });
+      const nested = out.stdout
+        .split('\n')
+        .map((l) => /\bpath (.+)$/.exec(l)?.[1])
+        .filter((p): p is string => p !== undefined)
+        .map((p) => join(mnt, p.replace(/^<FS_TREE>\//, '')))
+        .sort((a, b) => b.length - a.length);
+      if (nested.length === 0) throw err;
+      for (const sub of nested) await this.removeTree(pool, sub, signal);
+    }
     await run('btrfs', ['subvolume', 'delete', path], { signal });
   }
 

@@ -12,6 +12,7 @@ export const HYBRID_HOST: HostFeatures = {
   cgroup: Object.fromEntries(V1.map((c) => [c, 'v1'])),
   cgroupRoots: Object.fromEntries(V1.map((c) => [c, `/sys/fs/cgroup/${c}`])),
   cgroupLayout: 'hybrid',
+  cgroupNamespace: true,
   apparmor: false,
   seccompProfile: '/usr/share/lxc/config/common.seccomp',
   lxcfsInclude: null,
@@ -28,6 +29,7 @@ export const UNIFIED_HOST: HostFeatures = {
   cgroup: Object.fromEntries(V1.map((c) => [c, 'v2'])),
   cgroupRoots: Object.fromEntries(V1.map((c) => [c, '/sys/fs/cgroup'])),
   cgroupLayout: 'unified',
+  cgroupNamespace: true,
   apparmor: true,
   seccompProfile: '/usr/share/lxc/config/common.seccomp',
   lxcfsInclude: '/usr/share/lxc/config/common.conf.d/',
@@ -102,3 +104,6 @@ export function aFullRuntime(): InstanceRuntime {
     ],
   });
 }
+
+/** An old cgroup v1-only kernel without cgroup namespaces (LXC then mounts `cgroup:mixed`). */
+export const LEGACY_HOST: HostFeatures = { ...HYBRID_HOST, cgroupLayout: 'legacy', cgroupNamespace: false };

@@ -1,7 +1,13 @@
 // Covers src/node-agent/drivers/lxc/idmap.ts: subuid/subgid parsing and the choice of the
-// unprivileged range (common overlap of root's uid and gid ranges, at least 65536 ids).
+// unprivileged range (common overlap of root's uid and gid ranges, at least 65536 ids), and
+// reading the two files (FAILED_PRECONDITION when missing or without a usable range).
 import { strict as assert } from 'node:assert';
-import { hostId, idmapLines, parseSubIds, pickIdmap } from '../../../../src/node-agent/drivers/lxc/idmap.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostId, idmapLines, parseSubIds, pickIdmap, readHostIdmap } from '../../../../src/node-agent/drivers/lxc/idmap.js';
+import { ErrorCode, isShoalError } from '../../../../src/shared/index.js';
+import { HOST_TAG } from '../../../support/host-plan.js';
 
 describe('src/node-agent/drivers/lxc/idmap', () => {
   describe('parseSubIds', () => {
@@ -36,6 +42,24 @@ describe('src/node-agent/drivers/lxc/idmap', () => {
       });
       const tooSmall = pickIdmap('root:100000:65536\n', 'root:150000:65536\n');
       assert.equal(tooSmall.ok, false);
+    });
+  });
+
+  describe('readHostIdmap', () => {
+    it('reads both files and fails with FAILED_PRECONDITION when a file or a usable range is missing', async () => {
+      const dir = await mkdtemp(join(tmpdir(), `shoal-${HOST_TAG}-idmap-`));
+      try {
+        const [subuid, subgid] = [join(dir, 'subuid'), join(dir, 'subgid')];
+        await writeFile(subuid, 'root:100000:65536\n');
+        await writeFile(subgid, 'root:100000:65536\n');
+        assert.deepEqual(await readHostIdmap(subuid, subgid), { hostStart: 100000, size: 65536 });
+        await writeFile(subgid, 'root:500000:65536\n');
+        await assert.rejects(readHostIdmap(subuid, subgid), (err: unknown) => isShoalError(err, ErrorCode.FailedPrecondition));
+        await rm(subgid);
+        await assert.rejects(readHostIdmap(subuid, subgid), (err: unknown) => isShoalError(err, ErrorCode.FailedPrecondition));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 

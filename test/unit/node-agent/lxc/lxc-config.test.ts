@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { renderLxcConfig, type RenderContext } from '../../../../src/node-agent/drivers/lxc/lxc-config.js';
 import type { InstanceRuntime } from '../../../../src/node-agent/types.js';
 import { ErrorCode, isShoalError } from '../../../../src/shared/index.js';
-import { aFullRuntime, aRuntime, HYBRID_HOST, UNIFIED_HOST } from './fixtures.js';
+import { aFullRuntime, aRuntime, HYBRID_HOST, LEGACY_HOST, UNIFIED_HOST } from './fixtures.js';
 
 const DIR = 'test/testdata/node-agent/lxc-config';
 const ctx = (features = HYBRID_HOST, hostName = 'web1'): RenderContext => ({
@@ -27,6 +27,12 @@ const CASES: ReadonlyArray<{ name: string; runtime: () => InstanceRuntime; ctx: 
     runtime: () => aRuntime({ idmap: null, config: { 'security.privileged': 'true', 'raw.lxc': 'lxc.idmap = u 0 200000 65536\nlxc.idmap = g 0 200000 65536' } }),
     ctx: () => ({ ...ctx(), stopHook: null }),
   },
+  {
+    name: 'privileged-unified',
+    runtime: () => aRuntime({ idmap: null, config: { 'security.privileged': 'true', 'limits.memory': '1GiB' } }),
+    ctx: () => ctx(UNIFIED_HOST),
+  },
+  { name: 'minimal-legacy-no-cgroupns', runtime: () => aRuntime({ config: { 'limits.memory': '64MiB' } }), ctx: () => ctx(LEGACY_HOST) },
   {
     name: 'limits-percent-unified',
     runtime: () => aRuntime({ config: { 'limits.memory': '25%', 'limits.cpu': '2-3,6', 'limits.cpu.allowance': '50%' } }),
