@@ -3,7 +3,7 @@
  * rebalancing tasks; swarmkit's dispatcher heartbeats):
  *
  * - **Heartbeats** every `cluster.offline_threshold / 2` seconds: probe every member's agent
- *   (resources: CPUs, memory, free bytes per storage pool) with a 2 s deadline and record
+ *   (resources: CPUs, memory, size in bytes of each storage pool) with a 2 s deadline and record
  *   `last_heartbeat` and `resources` in the members table, the scheduler's input. A member whose
  *   last heartbeat is older than the threshold is Offline (see {@link memberStatus}).
  * - **Roles** every second: a joining (Pending) member's learner that has caught up is promoted
@@ -33,7 +33,7 @@ import {
 export interface MemberResources {
   readonly cpu: number;
   readonly memoryBytes: number;
-  /** Free bytes per storage pool. */
+  /** Size in bytes of each storage pool (capacity; the scheduler subtracts root-disk reservations). */
   readonly pools: Readonly<Record<string, number>>;
 }
 

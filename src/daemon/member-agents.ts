@@ -36,7 +36,8 @@ export class MemberAgents implements MemberProbe {
   async resources(member: string, signal: AbortSignal): Promise<MemberResources> {
     const r = await this.client(member).unary('getResources', {}, { signal });
     const pools: Record<string, number> = {};
-    for (const p of r.pools) pools[p.name] = Math.max(0, p.totalBytes - p.usedBytes);
+    // Pool SIZE: the scheduler subtracts what placed root disks reserve (src/state/snapshot.ts).
+    for (const p of r.pools) pools[p.name] = p.totalBytes;
     return { cpu: r.cpuCount, memoryBytes: r.memoryTotalBytes, pools };
   }
 
