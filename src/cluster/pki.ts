@@ -76,73 +76,23 @@ export async function createClusterCA(options: { name: string; now: number; vali
   return { certPem: cert.toString('pem') + '\n', keyPem: await exportKey(keys.privateKey) };
 }
 
-/**
- * Issues a member (or client) certificate signed by `ca`: CN = `commonName`, usable for TLS server
- * and client authentication, with the given DNS names and IP addresses as subjectAltName.
- */
-export async function issueCertificate(
-  ca: KeyPair,
-  options: { commonName: string; dnsNames?: readonly string[]; ipAddresses?: readonly string[]; now: number; validityDays: number },
-): Promise<KeyPair> {
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importKey(ca.keyPem);
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const names: x509.JsonGeneralName[] = [
-    ...(options.dnsNames ?? []).map((v) => ({ type: 'dns' as const, value: v })),
-    ...(options.ipAddresses ?? []).map((v) => ({ type: 'ip' as const, value: v })),
-  ];
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: `CN=${escapeDn(options.commonName)},O=Shoal`,
-    issuer: caCert.subject,
-    notBefore: new Date(options.now - 60_000),
-    notAfter: new Date(options.now + options.validityDays * DAY_MS),
-    signingAlgorithm: ALG,
-    publicKey: keys.publicKey,
-    signingKey: caKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await exportKey(keys.privateKey) };
-}
-
-/** A new key pair and a PKCS#10 request for `commonName` (what a joining member sends). */
-export async function createCertificateRequest(options: { commonName: string }): Promise<{ csrPem: string; keyPem: string }> {
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${escapeDn(options.commonName)},O=Shoal`,
-    keys,
-    signingAlgorithm: ALG,
-  });
-  return { csrPem: csr.toString('pem') + '\n', keyPem: await exportKey(keys.privateKey) };
+/** What a leaf certificate says: CN, subjectAltName entries and validity. */
+export interface LeafOptions {
+  readonly commonName: string;
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  readonly now: number;
+  readonly validityDays: number;
 }
 
 /**
- * Issues a member certificate for the key in `csrPem` (whose signature proves possession of the
- * key), signed by `ca`, with CN = `commonName` whatever the request says. INVALID_ARGUMENT for a
- * malformed request or a bad signature.
+ * The one way a leaf certificate is made: `publicKey` signed by `ca`, CN = `commonName`, usable for
+ * TLS server and client authentication, with the given DNS names and IP addresses as
+ * subjectAltName. Returns the PEM.
  */
-export async function signCertificateRequest(
-  ca: KeyPair,
-  csrPem: string,
-  options: { commonName: string; dnsNames?: readonly string[]; ipAddresses?: readonly string[]; now: number; validityDays: number },
-): Promise<string> {
-  let csr: x509.Pkcs10CertificateRequest;
-  try {
-    csr = new x509.Pkcs10CertificateRequest(csrPem);
-  } catch (err) {
-    throw new ShoalError(ErrorCode.InvalidArgument, 'Invalid certificate request: expected a PEM PKCS#10 request', { cause: err });
-  }
-  if (!(await csr.verify())) throw new ShoalError(ErrorCode.InvalidArgument, 'Invalid certificate request: bad signature');
+async function signLeaf(ca: KeyPair, publicKey: CryptoKey, options: LeafOptions): Promise<string> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importKey(ca.keyPem);
-  const publicKey = await csr.publicKey.export(ALG, ['verify']);
   const names: x509.JsonGeneralName[] = [
     ...(options.dnsNames ?? []).map((v) => ({ type: 'dns' as const, value: v })),
     ...(options.ipAddresses ?? []).map((v) => ({ type: 'ip' as const, value: v })),
@@ -166,6 +116,39 @@ export async function signCertificateRequest(
     ],
   });
   return cert.toString('pem') + '\n';
+}
+
+/** Issues a member (or client) certificate with a new key, signed by `ca` (see {@link signLeaf}). */
+export async function issueCertificate(ca: KeyPair, options: LeafOptions): Promise<KeyPair> {
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  return { certPem: await signLeaf(ca, keys.publicKey, options), keyPem: await exportKey(keys.privateKey) };
+}
+
+/** A new key pair and a PKCS#10 request for `commonName` (what a joining member sends). */
+export async function createCertificateRequest(options: { commonName: string }): Promise<{ csrPem: string; keyPem: string }> {
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${escapeDn(options.commonName)},O=Shoal`,
+    keys,
+    signingAlgorithm: ALG,
+  });
+  return { csrPem: csr.toString('pem') + '\n', keyPem: await exportKey(keys.privateKey) };
+}
+
+/**
+ * Issues a member certificate for the key in `csrPem` (whose signature proves possession of the
+ * key), signed by `ca`, with CN = `commonName` whatever the request says. INVALID_ARGUMENT for a
+ * malformed request or a bad signature.
+ */
+export async function signCertificateRequest(ca: KeyPair, csrPem: string, options: LeafOptions): Promise<string> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem);
+  } catch (err) {
+    throw new ShoalError(ErrorCode.InvalidArgument, 'Invalid certificate request: expected a PEM PKCS#10 request', { cause: err });
+  }
+  if (!(await csr.verify())) throw new ShoalError(ErrorCode.InvalidArgument, 'Invalid certificate request: bad signature');
+  return signLeaf(ca, await csr.publicKey.export(ALG, ['verify']), options);
 }
 
 /** Creates a self-signed client certificate (what `lxc`/`shoal` clients present, as LXD does). */
