@@ -11,6 +11,7 @@ import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
 import { rootRoutes } from './root.js';
+import { storageRoutes } from './storage/index.js';
 
 /** All route plugins, given the shared deps. */
 export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -23,6 +24,7 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     if (deps.state) {
       await app.register(profileRoutes(deps));
       await app.register(projectRoutes(deps, deps.state));
+      await app.register(storageRoutes(deps, deps.state));
     }
   };
 }
