@@ -12,6 +12,7 @@ import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
 import { rootRoutes } from './root.js';
+import { storageRoutes } from './storage/index.js';
 
 /** All route plugins, given the shared deps. */
 export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -25,6 +26,7 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await app.register(profileRoutes(deps));
       await app.register(projectRoutes(deps, deps.state));
       await app.register(instanceIoRoutes(deps));
+      await app.register(storageRoutes(deps, deps.state));
     }
   };
 }
