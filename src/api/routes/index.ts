@@ -8,6 +8,7 @@ import { certificateRoutes } from './certificates.js';
 import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
 import { instanceIoRoutes } from './instance-io/index.js';
+import { instancesRoutes } from './instances/index.js';
 import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
@@ -27,6 +28,7 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await app.register(projectRoutes(deps, deps.state));
       await app.register(instanceIoRoutes(deps));
       await app.register(storageRoutes(deps, deps.state));
+      await app.register(instancesRoutes(deps));
     }
   };
 }
