@@ -9,6 +9,7 @@ import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
 import { instanceIoRoutes } from './instance-io/index.js';
 import { instancesRoutes } from './instances/index.js';
+import { networkRoutes } from './networks/index.js';
 import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
@@ -29,6 +30,7 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await app.register(instanceIoRoutes(deps));
       await app.register(storageRoutes(deps, deps.state));
       await app.register(instancesRoutes(deps));
+      await app.register(networkRoutes(deps, deps.state));
     }
   };
 }

@@ -29,7 +29,7 @@ import {
   ZERO_TIME,
 } from '../../types/index.js';
 
-const TypeParams = Type.Object({ pool: Type.String(), type: Type.String() });
+const TypeParams = Type.Object({ pool: Type.String(), type: Type.Optional(Type.String()) });
 const VolParams = Type.Object({ pool: Type.String(), type: Type.String(), name: Type.String() });
 const SnapParams = Type.Object({ pool: Type.String(), type: Type.String(), name: Type.String(), snap: Type.String() });
 
@@ -66,7 +66,7 @@ export function storageVolumeRoutes(deps: ApiDeps, store: StateStore): FastifyPl
           if (!q.allProjects) access(req.identity, q.project);
           const view = await store.view();
           view.require(storagePools, req.params.pool);
-          const type = (req.params as { type?: string }).type;
+          const type = req.params.type;
           const recs = view
             .list(storageVolumes, req.params.pool)
             .map((s) => s.record)
@@ -83,7 +83,7 @@ export function storageVolumeRoutes(deps: ApiDeps, store: StateStore): FastifyPl
         access(req.identity, project);
         const b = req.body;
         const pool = req.params.pool;
-        checkCustomType((req.params as { type?: string }).type ?? b.type ?? 'custom');
+        checkCustomType(req.params.type ?? b.type ?? 'custom');
         checkVolumeName(b.name);
         const config = { ...(b.config ?? {}) };
         checkVolumeConfig(config);
