@@ -7,6 +7,7 @@ import type { ApiDeps } from '../deps.js';
 import { certificateRoutes } from './certificates.js';
 import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
+import { imageRoutes } from './images/index.js';
 import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
@@ -23,6 +24,7 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     if (deps.state) {
       await app.register(profileRoutes(deps));
       await app.register(projectRoutes(deps, deps.state));
+      await app.register(imageRoutes(deps, deps.state));
     }
   };
 }
