@@ -10,6 +10,7 @@ import { eventRoutes } from './events.js';
 import { instanceIoRoutes } from './instance-io/index.js';
 import { instancesRoutes } from './instances/index.js';
 import { networkRoutes } from './networks/index.js';
+import { imageRoutes } from './images/index.js';
 import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
@@ -31,6 +32,7 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await app.register(storageRoutes(deps, deps.state));
       await app.register(instancesRoutes(deps));
       await app.register(networkRoutes(deps, deps.state));
+      await app.register(imageRoutes(deps, deps.state));
     }
   };
 }
