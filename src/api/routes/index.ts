@@ -13,6 +13,7 @@ import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
 import { rootRoutes } from './root.js';
 import { storageRoutes } from './storage/index.js';
+import { warningRoutes } from './warnings/index.js';
 
 /** All route plugins, given the shared deps. */
 export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -27,6 +28,7 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await app.register(projectRoutes(deps, deps.state));
       await app.register(storageRoutes(deps, deps.state));
       await app.register(networkRoutes(deps, deps.state));
+      await app.register(warningRoutes(deps, deps.state));
     }
   };
 }
