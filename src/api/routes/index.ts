@@ -7,10 +7,12 @@ import type { ApiDeps } from '../deps.js';
 import { certificateRoutes } from './certificates.js';
 import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
+import { metricsRoutes } from './metrics/index.js';
 import { networkRoutes } from './networks/index.js';
 import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
+import { resourceRoutes } from './resources/index.js';
 import { rootRoutes } from './root.js';
 import { storageRoutes } from './storage/index.js';
 import { warningRoutes } from './warnings/index.js';
@@ -29,6 +31,8 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await app.register(storageRoutes(deps, deps.state));
       await app.register(networkRoutes(deps, deps.state));
       await app.register(warningRoutes(deps, deps.state));
+      await app.register(metricsRoutes(deps, deps.state));
+      await app.register(resourceRoutes(deps));
     }
   };
 }
