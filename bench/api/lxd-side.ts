@@ -9,7 +9,7 @@ import { freePorts } from '../../test/support/free-port.js';
 import { LxdDaemon } from '../../test/support/lxd/lxd-daemon.js';
 import { onCleanup } from '../agent/cleanup.js';
 import { say } from '../agent/stats.js';
-import type { ClientCert } from './client-cert.js';
+import type { ClientCert } from '../../test/support/lxd/client-cert.js';
 import { inBatches } from './batches.js';
 
 /** LXD, ready to be measured. */

@@ -19,7 +19,7 @@ import { buildBusyboxImage } from '../../src/node-agent/images/busybox.js';
 import { ensureLxd } from '../../test/support/lxd/lxd-daemon.js';
 import { cleanupOnSignals, runAll } from '../agent/cleanup.js';
 import { r1, say } from '../agent/stats.js';
-import { makeClientCert } from './client-cert.js';
+import { makeClientCert } from '../../test/support/lxd/client-cert.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { setupLxd } from './lxd-side.js';
 import { summariseProfiles } from './profile.js';

@@ -10,7 +10,7 @@ import { ShoalCluster, type ShoalMember } from '../../test/support/shoald-cluste
 import { onCleanup } from '../agent/cleanup.js';
 import { say } from '../agent/stats.js';
 import { inBatches } from './batches.js';
-import type { ClientCert } from './client-cert.js';
+import type { ClientCert } from '../../test/support/lxd/client-cert.js';
 
 /** The cluster, ready to be measured. */
 export interface ShoalApiSide {
