@@ -19,6 +19,7 @@ import { ErrorCode, Reverter, ShoalError, errorMessage, systemClock, type Logger
 import { members } from '../state/index.js';
 import { checkName } from './bootstrap.js';
 import type { InitRequest } from './control.js';
+import { createClusterResourcesHere } from './join-resources.js';
 import { startMember, type Member } from './member.js';
 import { ensureStateDir, splitHostPort, writeIdentity, writePem, type MemberIdentity, type ShoalPaths } from './paths.js';
 
@@ -80,6 +81,7 @@ export async function joinCluster(paths: ShoalPaths, req: Join, o: { log: Logger
     r.add('member', () => member.stop());
     await waitAdmitted(member, 60_000);
     await member.memberCache.refresh(); // forward to the leader at once, not after the next refresh
+    await createClusterResourcesHere(member, r, o.log);
     await writeIdentity(paths, identity);
     r.success();
     o.log.info({ member: req.name, raftId: res.raft_id }, 'joined the cluster');

@@ -151,6 +151,7 @@ export async function startMember(o: MemberOptions): Promise<Member> {
       listen: identity.apiAddress,
       logger: log,
       control: o.control,
+      forwardToLeader: true,
     });
     stack.push({ what: 'state runtime', fn: () => state.stop() });
     await new Promise<number>((resolve, reject) =>
