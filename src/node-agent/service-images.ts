@@ -178,7 +178,13 @@ async function settleBoth(store: Promise<ImageInfo>, pumping: Promise<void>, str
   let first: { readonly err: unknown } | undefined;
   const stop = (err: unknown): void => {
     first ??= { err };
-    for (const s of streams) if (!s.destroyed) s.destroy(err instanceof Error ? err : new Error(String(err)));
+    for (const s of streams) {
+      if (s.destroyed) continue;
+      // The store may have stopped listening already; without a listener the 'error' event of
+      // destroy() would be an uncaught exception. The error itself is thrown below.
+      s.on('error', () => undefined);
+      s.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
   };
   await Promise.allSettled([pumping.catch(stop), store.catch(stop)]);
   if (first) throw first.err;

@@ -7,6 +7,7 @@ import type { ApiDeps } from '../deps.js';
 import { certificateRoutes } from './certificates.js';
 import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
+import { imageRoutes } from './images/index.js';
 import { instanceIoRoutes } from './instance-io/index.js';
 import { instancesRoutes } from './instances/index.js';
 import { networkRoutes } from './networks/index.js';
@@ -31,6 +32,7 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await app.register(storageRoutes(deps, deps.state));
       await app.register(instancesRoutes(deps));
       await app.register(networkRoutes(deps, deps.state));
+      await app.register(imageRoutes(deps, deps.state));
     }
   };
 }
