@@ -48,4 +48,6 @@ export const API_EXTENSIONS: readonly string[] = [
   'container_full',
   // POST /1.0/instances/<name>/snapshots takes expires_at.
   'snapshot_expiry_creation',
+  // POST /1.0/instances {start: true}.
+  'instance_create_start',
 ];
