@@ -15,7 +15,7 @@ import * as pb from '../../../proto/gen/shoal/agent/v1/agent.js';
 import { LifecycleAction, type EventLifecycleRequestor, type InstancesPost, type Operation } from '../types/index.js';
 import { updateSettled, writeStatus } from './commit.js';
 import { instanceEvent, type InstanceContext } from './context.js';
-import { agentSpec, isAmbiguous, isNotFound, withVolatile } from './host.js';
+import { agentSpec, isAmbiguous, isNotFound, observedStatus, withVolatile } from './host.js';
 import { resolveImageFromDb } from './images.js';
 import { checkInstanceName, petName } from './names.js';
 import { instanceUrl } from './render.js';
@@ -62,6 +62,12 @@ export async function createInstance(ctx: InstanceContext, req: CreateRequest): 
       run: async (op) => {
         await carryOut(ctx, plan, op.id, op.signal, log);
         instanceEvent(ctx, req.project, LifecycleAction.InstanceCreated, instanceUrl(req.project, spec.name), req.requestor);
+        if (req.body.start) {
+          // LXD instance_create_start: a failed start leaves the created instance (Stopped), as LXD does.
+          const res = await ctx.agent(placed.member).unary('startInstance', { operationId: `${op.id}-start`, project: req.project, name: spec.name }, { signal: op.signal, timeoutMs: 300_000 });
+          await writeStatus(ctx.store, ctx.clock, req.project, spec.name, observedStatus(res.instance));
+          instanceEvent(ctx, req.project, LifecycleAction.InstanceStarted, instanceUrl(req.project, spec.name), req.requestor);
+        }
       },
     });
   } catch (err) {

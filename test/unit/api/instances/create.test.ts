@@ -72,6 +72,14 @@ describe('src/api/routes/instances', () => {
       assert.equal(await revision(), before);
     });
 
+    it('starts the instance after creating it when asked (start: true)', async () => {
+      const { op } = await h.run('POST', '/1.0/instances', { name: 'quick', start: true, source: { type: 'none' } });
+      assert.equal(op['status'], 'Success', String(op['err']));
+      assert.equal(((await h.get('/1.0/instances/quick')) as { status: string }).status, 'Running');
+      assert.equal((await h.run('PUT', '/1.0/instances/quick/state', { action: 'stop', force: true })).op['status'], 'Success');
+      assert.equal((await h.run('DELETE', '/1.0/instances/quick')).op['status'], 'Success');
+    });
+
     it('names an unnamed instance with a petname', async () => {
       const { op, body } = await h.run('POST', '/1.0/instances', { source: { type: 'none' } });
       assert.equal(op['status'], 'Success', String(op['err']));
