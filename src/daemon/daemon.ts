@@ -5,10 +5,11 @@
  */
 import { ErrorCode, ShoalError, type Logger } from '../shared/index.js';
 import { bootstrapMember } from './bootstrap.js';
-import { startControlServer, type InitRequest, type InitResponse, type StatusResponse } from './control.js';
+import { startControlServer, type InitRequest, type InitResponse, type RecoverRequest, type RecoverResponse, type StatusResponse } from './control.js';
 import { joinCluster } from './join.js';
 import { startMember, type Member } from './member.js';
 import { ensureStateDir, isInitialized, readIdentity, type ShoalPaths } from './paths.js';
+import { recoverDatabase } from './recover.js';
 
 export interface Daemon {
   /** Resolves when the daemon should exit, with its exit code. */
@@ -53,7 +54,30 @@ export async function runDaemon(paths: ShoalPaths, log: Logger): Promise<Daemon>
     return initializing;
   };
 
-  const control = await startControlServer(paths.controlSocket, { status, init }, log.child({ component: 'control' }));
+  /** Online quorum-loss recovery: stop the member, rewrite its Raft membership, start it again. */
+  const recover = async (req: RecoverRequest): Promise<RecoverResponse> => {
+    const m = member;
+    if (!m) throw new ShoalError(ErrorCode.FailedPrecondition, 'This member is not initialized (or is being recovered already)');
+    if (m.raft.leader !== 0 && !req.force) {
+      throw new ShoalError(ErrorCode.FailedPrecondition, `The cluster has a leader (raft id ${m.raft.leader}): recover is for a cluster that lost quorum (--force to recover anyway)`);
+    }
+    const identity = m.identity;
+    member = undefined;
+    log.warn({ member: identity.name, raftId: identity.raftId }, 'quorum-loss recovery: stopping the member');
+    await m.stop();
+    const result = await recoverDatabase(paths.db, identity.raftId, log.child({ component: 'raft' }));
+    log.warn({ removed: result.removed, term: result.term }, 'quorum-loss recovery: this member is the only voter');
+    try {
+      adopt(await startMember({ paths, identity, log, control }));
+    } catch (err) {
+      log.fatal({ err }, 'quorum-loss recovery: the member did not start again');
+      void stop(1);
+      throw err;
+    }
+    return { member: identity.name, raftId: identity.raftId, removed: result.removed.map((r) => r.address || `raft id ${r.id}`) };
+  };
+
+  const control = await startControlServer(paths.controlSocket, { status, init, recover }, log.child({ component: 'control' }));
 
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;

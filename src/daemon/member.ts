@@ -31,6 +31,7 @@ import {
   type TlsMaterial,
 } from '../raft/index.js';
 import { ClusterDuties, Membership } from '../cluster/index.js';
+import { startInstanceStatus } from '../cluster/instance-status.js';
 import { seededRng, systemClock, type Logger } from '../shared/index.js';
 import { LevelKvStateMachine, type KvApplyResult, type StateStore } from '../state/index.js';
 import { MemberCache, createDaemonApiDeps } from './api-wiring.js';
@@ -196,6 +197,7 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     const duties = new ClusterDuties({ raft, store: state.store, probe: agents, clock: systemClock, log: log.child({ component: 'cluster' }) });
     duties.start();
     stack.push({ what: 'cluster duties', fn: () => duties.dispose() });
+    stack.push({ what: 'instance status', fn: startInstanceStatus({ member: identity.name, raft, store: state.store, agent, tls, clock: systemClock, log }) });
     log.info({ member: identity.name, raftId: identity.raftId, address: identity.address, apiAddress: identity.apiAddress }, 'member started');
 
     let stopping: Promise<void> | undefined;

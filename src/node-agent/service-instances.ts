@@ -6,7 +6,6 @@
 import { ErrorCode, RevertIncompleteError, ShoalError, errors, isShoalError } from '../shared/index.js';
 import { resolveDevices } from './devices.js';
 import {
-  applyInstanceTemplates,
   currentStatus,
   effectiveSpec,
   hostNameOf,
@@ -115,19 +114,27 @@ export class InstanceService {
           (async () => {
             for (const nh of resolved.networkHosts) await ctx.drivers.network.addHost(nh.network, nh.host, signal);
           })(),
-          // The root volume, then (independent of each other) the templates and the LXC definition.
+          // The root volume; meanwhile the templates are rendered (from the image volume it is
+          // copied from) and the LXC definition is written but for what needs the rootfs.
           (async () => {
             if (fingerprint) {
               const images = ctx.drivers.images;
               await storage.ensureImageVolume(pool, fingerprint, (dir, s) => images.unpack(fingerprint, dir, s), signal);
-              await storage.createVolumeFromImage(pool, volume, fingerprint, sizeOpt, signal);
-            } else {
-              await storage.createVolume(pool, volume, sizeOpt, signal);
             }
+            const rootfs = fingerprint
+              ? storage.createVolumeFromImage(pool, volume, fingerprint, sizeOpt, signal)
+              : storage.createVolume(pool, volume, sizeOpt, signal);
             r.add(`LXC definition of "${hostName}"`, () => ctx.drivers.instance.delete(hostName, ctx.revertSignal()));
+            const imageVolume = fingerprint ? storage.volumePath(pool, { type: 'image', name: fingerprint }) : undefined;
+            const rendered = imageVolume ? ctx.templates.render(runtime, architecture, 'create', imageVolume) : undefined;
             await settleAll([
-              fingerprint ? applyInstanceTemplates(ctx, runtime, architecture, 'create') : Promise.resolve(),
-              ctx.drivers.instance.create(runtime, signal),
+              rootfs,
+              (async () => {
+                const templates = await rendered;
+                await rootfs;
+                if (templates) await ctx.templates.write(runtime, templates);
+              })(),
+              ctx.drivers.instance.create(runtime, signal, { rootfsReady: rootfs }),
             ]);
           })(),
         ]);

@@ -7,11 +7,15 @@ import type { ApiDeps } from '../deps.js';
 import { certificateRoutes } from './certificates.js';
 import { clusterRoutes } from './cluster/index.js';
 import { eventRoutes } from './events.js';
+import { imageRoutes } from './images/index.js';
 import { instanceIoRoutes } from './instance-io/index.js';
+import { instancesRoutes } from './instances/index.js';
+import { networkRoutes } from './networks/index.js';
 import { operationRoutes } from './operations.js';
 import { profileRoutes } from './profiles.js';
 import { projectRoutes } from './projects.js';
 import { rootRoutes } from './root.js';
+import { storageRoutes } from './storage/index.js';
 
 /** All route plugins, given the shared deps. */
 export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -25,6 +29,10 @@ export function apiRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await app.register(profileRoutes(deps));
       await app.register(projectRoutes(deps, deps.state));
       await app.register(instanceIoRoutes(deps));
+      await app.register(storageRoutes(deps, deps.state));
+      await app.register(instancesRoutes(deps));
+      await app.register(networkRoutes(deps, deps.state));
+      await app.register(imageRoutes(deps, deps.state));
     }
   };
 }
