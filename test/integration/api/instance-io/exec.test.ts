@@ -148,6 +148,16 @@ describe('src/api/routes/instance-io/exec.ts', function () {
       assert.deepEqual([done.op.status, (done.op.metadata as { return: number }).return, t.agent.execs.at(-1)!.signals], ['Success', 137, [9]]);
     });
 
+    it('kills a non-interactive command when its stdout socket closes and no control socket is connected', async () => {
+      t.agent.script = async (_s, io) => 128 + (await io.nextSignal());
+      const op = opOf(await post(t, { command: ['sleep', '100'], 'wait-for-websocket': true }));
+      const fds = (op.metadata as { fds: Record<string, string> }).fds;
+      const [, s1] = await Promise.all([t.connect(op.id, fds['0']!), t.connect(op.id, fds['1']!), t.connect(op.id, fds['2']!)]);
+      s1!.close();
+      const done = await t.deps.operations.wait(op.id, 5000);
+      assert.deepEqual([(done.op.metadata as { return: number }).return, t.agent.execs.at(-1)!.signals], [137, [9]]);
+    });
+
     it('refuses a wrong secret and a second connection for the same fd with 403', async () => {
       t.agent.script = async (_s, io) => {
         await io.stdinUntilClosed();
