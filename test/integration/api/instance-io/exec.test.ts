@@ -96,6 +96,24 @@ describe('src/api/routes/instance-io/exec.ts', function () {
       );
     });
 
+    it('delivers a long stdin in order (the socket pauses while writes to the agent are in flight)', async () => {
+      t.agent.script = async (_s, io) => {
+        const input = await io.stdinUntilClosed();
+        io.stdout(`${input.length}:${input.subarray(0, 12).toString()}`);
+        return 0;
+      };
+      const op = opOf(await post(t, { command: ['wc'], 'wait-for-websocket': true }));
+      const fds = (op.metadata as { fds: Record<string, string> }).fds;
+      const [s0, s1] = await Promise.all([t.connect(op.id, fds['0']!), t.connect(op.id, fds['1']!), t.connect(op.id, fds['2']!)]);
+      const out = readStream(s1!);
+      for (let i = 0; i < 500; i++) s0!.send(Buffer.from(String(i % 10).repeat(1000)), { binary: true });
+      s0!.send('', { binary: false });
+      assert.deepEqual(await out, { data: '500000:000000000000', barrier: true });
+      const rec = t.agent.execs.at(-1)!;
+      assert.equal(Buffer.concat(rec.stdin).toString(), Array.from({ length: 500 }, (_, i) => String(i % 10).repeat(1000)).join(''));
+      assert.equal((await t.deps.operations.wait(op.id, 5000)).op.status, 'Success');
+    });
+
     it('gives an interactive exec one pty socket plus control, applies resizes and signals', async () => {
       t.agent.script = async (_s, io) => {
         const sig = await io.nextSignal();
@@ -128,6 +146,16 @@ describe('src/api/routes/instance-io/exec.ts', function () {
       control.close();
       const done = await t.deps.operations.wait(op.id, 5000);
       assert.deepEqual([done.op.status, (done.op.metadata as { return: number }).return, t.agent.execs.at(-1)!.signals], ['Success', 137, [9]]);
+    });
+
+    it('kills a non-interactive command when its stdout socket closes and no control socket is connected', async () => {
+      t.agent.script = async (_s, io) => 128 + (await io.nextSignal());
+      const op = opOf(await post(t, { command: ['sleep', '100'], 'wait-for-websocket': true }));
+      const fds = (op.metadata as { fds: Record<string, string> }).fds;
+      const [, s1] = await Promise.all([t.connect(op.id, fds['0']!), t.connect(op.id, fds['1']!), t.connect(op.id, fds['2']!)]);
+      s1!.close();
+      const done = await t.deps.operations.wait(op.id, 5000);
+      assert.deepEqual([(done.op.metadata as { return: number }).return, t.agent.execs.at(-1)!.signals], [137, [9]]);
     });
 
     it('refuses a wrong secret and a second connection for the same fd with 403', async () => {
