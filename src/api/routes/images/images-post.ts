@@ -97,7 +97,11 @@ export function imagePostRoutes(deps: ApiDeps, store: StateStore, catalog: Image
         project,
         resources: { images: [imageUrl(project, rec.fingerprint)] },
         requestId: req.id,
-        run: async () => result,
+        run: async () => {
+          // cluster.images_minimal_replica: LXD copies before the operation completes.
+          if (description !== 'Copying image') await catalog.replicate(project, rec.fingerprint);
+          return result;
+        },
       });
       return asyncResponse(reply, op);
     });
@@ -115,6 +119,7 @@ async function buildOperation(deps: ApiDeps, catalog: ImageCatalog, project: str
     run: async (ctx) => {
       const rec = await catalog.build(project, 'busybox', fields, ctx.signal);
       ctx.setResources({ images: [imageUrl(project, rec.fingerprint)] });
+      await catalog.replicate(project, rec.fingerprint);
       deps.events.lifecycle(project, LifecycleAction.ImageCreated, imageUrl(project, rec.fingerprint), undefined, requestorOf(identity));
       return { fingerprint: rec.fingerprint, size: rec.size };
     },
