@@ -12,6 +12,7 @@ import { StateTrustStore } from './adapters/trust-store.js';
 import { StateTrustTokenStore } from './adapters/trust-token-store.js';
 import type { ApiDeps } from './deps.js';
 import { EventHub } from './events/hub.js';
+import { AgentImageLocator } from './images/locator.js';
 import type { Forwarder } from './forward.js';
 import { OperationManager } from './operations/manager.js';
 import type { EventRelay, Leadership, MemberAgents, MemberDirectory, ServerInfo } from './ports.js';
@@ -61,7 +62,7 @@ export function createApiDeps(o: CreateApiDepsOptions): ApiDeps {
     events,
     state: o.store,
     ...(o.members ? { members: o.members } : {}),
-    ...(o.agents ? { agents: o.agents } : {}),
+    ...(o.agents ? { agents: o.agents, images: new AgentImageLocator({ store: o.store, agents: o.agents, log: o.log.child({ component: 'images' }) }) } : {}),
     ...(o.forwarder ? { forwarder: o.forwarder } : {}),
     ...(o.defaultTrustTokenExpiry !== undefined ? { defaultTrustTokenExpiry: o.defaultTrustTokenExpiry } : {}),
   };

@@ -1,6 +1,7 @@
 /** Everything the API needs, passed to {@link buildApp} (the daemon wires the real implementations). */
 import type { Clock, Logger } from '../shared/index.js';
 import type { EventHub } from './events/hub.js';
+import type { ImageLocator } from './images/locator.js';
 import type { Forwarder } from './forward.js';
 import type { OperationManager } from './operations/manager.js';
 import type { ClusterMembership } from './routes/cluster/port.js';
@@ -37,4 +38,6 @@ export interface ApiDeps {
   readonly state?: StateStore;
   /** Host work on members; routes that need it answer 501 without it. */
   readonly agents?: MemberAgents;
+  /** Finds images and copies them to the member that needs them (present when state and agents are). */
+  readonly images?: ImageLocator;
 }

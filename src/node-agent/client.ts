@@ -154,6 +154,14 @@ export class AgentClient implements AsyncDisposable {
       }
       stream.end();
       return await response;
+    } catch (err) {
+      if (!answered) {
+        // The chunks failed (the caller's source broke): cancel the call so the agent drops
+        // what it received. Its answer (CANCELLED) is superseded by `err`.
+        stream.cancel();
+        response.catch(() => undefined);
+      }
+      throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }

@@ -69,6 +69,10 @@ export function createAgentServiceHandlers(service: AgentService, log: Logger): 
       await s.images.delete(r.operationId, r.fingerprint, sig);
       return {};
     }),
+    buildImage: unary('BuildImage', async (r: pb.BuildImageRequest, sig) => {
+      const info = await s.images.build(r.operationId, r.recipe, sig);
+      return { image: imageOf(await s.images.describe(info.fingerprint)) };
+    }),
 
     // Storage
     createStoragePool: unary('CreateStoragePool', async (r: pb.CreateStoragePoolRequest, sig) => {

@@ -4,9 +4,10 @@
  * metadata before rootfs; the store's streams apply backpressure to the sender.
  */
 import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { errors } from '../shared/index.js';
 import { allValues } from './agent-db.js';
+import { buildBusyboxImage } from './images/busybox.js';
 import type { ImagePart } from './images/image-store.js';
 import { lockKey } from './locks.js';
 import type { ServiceContext } from './service-context.js';
@@ -64,6 +65,24 @@ export class ImageService {
       };
       const info = expected ? await this.ctx.locks.with([{ key: lockKey.image(expected), mode: 'exclusive' }], run) : await run();
       this.ctx.log.info({ fingerprint: info.fingerprint, sizeBytes: info.sizeBytes }, 'image imported');
+      return info;
+    });
+  }
+
+  /**
+   * Builds an image with a built-in recipe (`busybox`) and stores it. The recipes are
+   * deterministic, so building again finds the image stored and returns it.
+   */
+  build(opId: string, recipe: string, signal: AbortSignal): Promise<ImageInfo> {
+    return this.ctx.ledger.run(opId, 'BuildImage', { recipe }, async () => {
+      if (recipe !== 'busybox') throw errors.invalid(`Unknown image recipe "${recipe}" (known: busybox)`);
+      const built = await buildBusyboxImage({}, signal);
+      const store = this.ctx.drivers.images;
+      const fp = built.fingerprint;
+      const info = await this.ctx.locks.with([{ key: lockKey.image(fp), mode: 'exclusive' }], async () =>
+        (await store.has(fp)) ? store.get(fp) : store.importUnified(Readable.from([built.tarball]), { expectedFingerprint: fp }, signal),
+      );
+      this.ctx.log.info({ fingerprint: fp, sizeBytes: info.sizeBytes, recipe }, 'image built');
       return info;
     });
   }
@@ -159,7 +178,13 @@ async function settleBoth(store: Promise<ImageInfo>, pumping: Promise<void>, str
   let first: { readonly err: unknown } | undefined;
   const stop = (err: unknown): void => {
     first ??= { err };
-    for (const s of streams) if (!s.destroyed) s.destroy(err instanceof Error ? err : new Error(String(err)));
+    for (const s of streams) {
+      if (s.destroyed) continue;
+      // The store may have stopped listening already; without a listener the 'error' event of
+      // destroy() would be an uncaught exception. The error itself is thrown below.
+      s.on('error', () => undefined);
+      s.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
   };
   await Promise.allSettled([pumping.catch(stop), store.catch(stop)]);
   if (first) throw first.err;

@@ -26,6 +26,20 @@ export const API_EXTENSIONS: readonly string[] = [
   'certificate_token',
   // /1.0/projects and ?project= on profiles (instances, images, networks: not yet).
   'projects',
+  // Instance I/O (src/api/instance-io): X-LXD-type directory on POST/GET /files.
+  'directory_manipulation',
+  // exec with record-output: output kept under /logs/exec-output/, URLs in the operation metadata.
+  'container_exec_recording',
+  // exec control socket: {"command":"signal"} forwarded to the command.
+  'container_exec_signal_handling',
+  // DELETE /1.0/instances/<n>/files.
+  'file_delete',
+  // X-LXD-write: append.
+  'file_append',
+  // X-LXD-type: symlink (push and pull).
+  'file_symlinks',
+  // exec user, group and cwd.
+  'container_exec_user_group_cwd',
   // /1.0/storage-pools (two-phase cluster create with ?target=) and custom volumes.
   'storage',
   // Custom volume snapshots (…/volumes/custom/<v>/snapshots, restore through PUT).

@@ -435,6 +435,18 @@ export interface DeleteImageRequest {
 export interface DeleteImageResponse {
 }
 
+/** BuildImageRequest names a built-in recipe. */
+export interface BuildImageRequest {
+  operationId: string;
+  /** "busybox": a small unified image from the host's static busybox. */
+  recipe: string;
+}
+
+/** BuildImageResponse describes the stored image. */
+export interface BuildImageResponse {
+  image: Image | undefined;
+}
+
 /** StoragePoolSpec is a pool as the leader configures it for this member. */
 export interface StoragePoolSpec {
   name: string;
@@ -3774,6 +3786,162 @@ export const DeleteImageResponse: MessageFns<DeleteImageResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<DeleteImageResponse>, I>>(_: I): DeleteImageResponse {
     const message = createBaseDeleteImageResponse();
+    return message;
+  },
+};
+
+function createBaseBuildImageRequest(): BuildImageRequest {
+  return { operationId: "", recipe: "" };
+}
+
+export const BuildImageRequest: MessageFns<BuildImageRequest> = {
+  encode(message: BuildImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operationId !== "") {
+      writer.uint32(10).string(message.operationId);
+    }
+    if (message.recipe !== "") {
+      writer.uint32(18).string(message.recipe);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.recipe = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildImageRequest {
+    return {
+      operationId: isSet(object.operationId)
+        ? globalThis.String(object.operationId)
+        : isSet(object.operation_id)
+        ? globalThis.String(object.operation_id)
+        : "",
+      recipe: isSet(object.recipe) ? globalThis.String(object.recipe) : "",
+    };
+  },
+
+  toJSON(message: BuildImageRequest): unknown {
+    const obj: any = {};
+    if (message.operationId !== "") {
+      obj.operationId = message.operationId;
+    }
+    if (message.recipe !== "") {
+      obj.recipe = message.recipe;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuildImageRequest>, I>>(base?: I): BuildImageRequest {
+    return BuildImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuildImageRequest>, I>>(object: I): BuildImageRequest {
+    const message = createBaseBuildImageRequest();
+    message.operationId = object.operationId ?? "";
+    message.recipe = object.recipe ?? "";
+    return message;
+  },
+};
+
+function createBaseBuildImageResponse(): BuildImageResponse {
+  return { image: undefined };
+}
+
+export const BuildImageResponse: MessageFns<BuildImageResponse> = {
+  encode(message: BuildImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== undefined) {
+      Image.encode(message.image, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = Image.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildImageResponse {
+    return { image: isSet(object.image) ? Image.fromJSON(object.image) : undefined };
+  },
+
+  toJSON(message: BuildImageResponse): unknown {
+    const obj: any = {};
+    if (message.image !== undefined) {
+      obj.image = Image.toJSON(message.image);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuildImageResponse>, I>>(base?: I): BuildImageResponse {
+    return BuildImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuildImageResponse>, I>>(object: I): BuildImageResponse {
+    const message = createBaseBuildImageResponse();
+    message.image = (object.image !== undefined && object.image !== null) ? Image.fromPartial(object.image) : undefined;
     return message;
   },
 };
@@ -14658,6 +14826,19 @@ export const AgentServiceService = {
     responseSerialize: (value: DeleteImageResponse): Buffer => Buffer.from(DeleteImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteImageResponse => DeleteImageResponse.decode(value),
   },
+  /**
+   * BuildImage builds an image with a built-in recipe on this member and stores it (idempotent:
+   * the recipes are deterministic, so a second build finds the image already stored).
+   */
+  buildImage: {
+    path: "/shoal.agent.v1.AgentService/BuildImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BuildImageRequest): Buffer => Buffer.from(BuildImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BuildImageRequest => BuildImageRequest.decode(value),
+    responseSerialize: (value: BuildImageResponse): Buffer => Buffer.from(BuildImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BuildImageResponse => BuildImageResponse.decode(value),
+  },
   /** CreateStoragePool creates and mounts a pool; the response has the effective config. */
   createStoragePool: {
     path: "/shoal.agent.v1.AgentService/CreateStoragePool" as const,
@@ -15159,6 +15340,11 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   listImages: handleUnaryCall<ListImagesRequest, ListImagesResponse>;
   /** DeleteImage removes an image and its unpacked image volumes. Missing: no-op. */
   deleteImage: handleUnaryCall<DeleteImageRequest, DeleteImageResponse>;
+  /**
+   * BuildImage builds an image with a built-in recipe on this member and stores it (idempotent:
+   * the recipes are deterministic, so a second build finds the image already stored).
+   */
+  buildImage: handleUnaryCall<BuildImageRequest, BuildImageResponse>;
   /** CreateStoragePool creates and mounts a pool; the response has the effective config. */
   createStoragePool: handleUnaryCall<CreateStoragePoolRequest, CreateStoragePoolResponse>;
   /** UpdateStoragePool applies config changes (raising `size` grows a loop-backed pool online). */
@@ -15369,6 +15555,25 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteImageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * BuildImage builds an image with a built-in recipe on this member and stores it (idempotent:
+   * the recipes are deterministic, so a second build finds the image already stored).
+   */
+  buildImage(
+    request: BuildImageRequest,
+    callback: (error: ServiceError | null, response: BuildImageResponse) => void,
+  ): ClientUnaryCall;
+  buildImage(
+    request: BuildImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BuildImageResponse) => void,
+  ): ClientUnaryCall;
+  buildImage(
+    request: BuildImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BuildImageResponse) => void,
   ): ClientUnaryCall;
   /** CreateStoragePool creates and mounts a pool; the response has the effective config. */
   createStoragePool(
