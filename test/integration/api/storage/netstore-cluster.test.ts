@@ -133,6 +133,44 @@ describe('src/api/routes (storage, networks, warnings, metrics, resources) on a 
       assert.equal((await getText(m1, '/1.0/metrics?target=nope')).status, 404);
     });
 
+    it('scrapes per-instance metrics of a running container on another member through ?target=', async () => {
+      // The busybox image is built on the serving member (the leader) and the instance is placed
+      // there; the scrape goes through another member with ?target=.
+      const m2 = await c.leader(c.members[0]!);
+      const m1 = c.members.find((m) => m !== m2)!;
+      const wait = async (res: { status: number; body: { operation: string; error: string } }): Promise<Record<string, unknown>> => {
+        assert.equal(res.status, 202, res.body.error);
+        const done = await c.request(m1, 'GET', `${res.body.operation}/wait?timeout=240`, undefined, 250_000);
+        const op = done.body.metadata as { status: string; err: string; metadata: Record<string, unknown> | null };
+        assert.equal(op.status, 'Success', op.err);
+        return op.metadata ?? {};
+      };
+      for (const m of c.members) assert.equal((await c.request(m1, 'POST', `/1.0/storage-pools?target=${m.name}`, { name: 'anpm', driver: 'dir' })).status, 201);
+      assert.equal((await c.request(m1, 'POST', '/1.0/storage-pools', { name: 'anpm', driver: 'dir' })).status, 201);
+      const built = await wait(await c.request(m1, 'POST', '/1.0/images', { source: { type: 'busybox' } }, 250_000));
+      const fingerprint = built['fingerprint'] as string;
+      const name = `anm${randomSuffix(4)}`;
+      await wait(await c.request(m1, 'POST', `/1.0/instances?target=${m2.name}`, { name, source: { type: 'image', fingerprint }, devices: { root: { type: 'disk', path: '/', pool: 'anpm' } } }, 250_000));
+      await wait(await c.request(m1, 'PUT', `/1.0/instances/${name}/state`, { action: 'start', timeout: 30, force: false, stateful: false }, 120_000));
+      try {
+        const there = await getText(m1, `/1.0/metrics?target=${m2.name}`);
+        assert.equal(there.status, 200, there.body);
+        const base = `name="${name}",project="default",type="container"`;
+        assert.match(there.body, new RegExp(`^lxd_cpu_seconds_total\\{${base},cpu="total",mode="total"\\} [\\d.e+-]+$`, 'm'));
+        assert.match(there.body, new RegExp(`^lxd_memory_MemTotal_bytes\\{${base}\\} [1-9]\\d*$`, 'm'));
+        assert.match(there.body, new RegExp(`^lxd_procs_total\\{${base}\\} [1-9]\\d*$`, 'm'));
+        assert.match(there.body, /^lxd_instances\{project="default",type="container"\} 1$/m);
+        const here = await getText(m1, '/1.0/metrics');
+        assert.equal(here.body.includes(name), false, 'metrics are per member');
+      } finally {
+        await wait(await c.request(m1, 'PUT', `/1.0/instances/${name}/state`, { action: 'stop', timeout: 10, force: true, stateful: false }, 120_000));
+        await wait(await c.request(m1, 'DELETE', `/1.0/instances/${name}`, undefined, 120_000));
+      }
+      const inUse = (await c.request(m1, 'GET', '/1.0/storage-pools/anpm')).body.metadata as { used_by: string[] };
+      assert.deepEqual(inUse.used_by, []);
+      assert.equal((await c.request(m1, 'DELETE', '/1.0/storage-pools/anpm')).status, 200);
+    });
+
     it('serves resources of another member through ?target=', async () => {
       const [m1, , m3] = c.members as [ShoalMember, ShoalMember, ShoalMember];
       const res = await c.request(m1, 'GET', `/1.0/resources?target=${m3.name}`);
