@@ -10,7 +10,9 @@
  *   to voter while there are fewer than `cluster.max_voters` voters, otherwise it stays a
  *   standby learner; its record becomes Created with role `database` or `database-standby`.
  *   When a voter is offline and an online standby exists, the standby is promoted and the
- *   offline voter demoted to standby (so the voter count and the quorum size stay put).
+ *   offline voter demoted to standby (so the voter count and the quorum size stay put). With
+ *   fewer voters than `cluster.max_voters` (after a removal or a recovery) a standby is promoted.
+ *   The `database`/`database-standby` roles of the records follow the Raft membership.
  * - **Ghost cleanup**: a Pending member whose learner never caught up within `pendingTimeoutMs`
  *   (its joiner died after being admitted) is removed from Raft, the members table and the trust
  *   store, so a failed join leaves nothing behind (LXD pain point: ghost members).
@@ -203,6 +205,13 @@ export class ClusterDuties implements Disposable {
         await this.setRoles(offlineVoter.record.server_name, ['database-standby']);
         this.o.log.warn({ peer: offlineVoter.record.server_name, standby: standby.record.server_name }, 'offline voter replaced by a standby');
       } else {
+        // Fewer voters than wanted (a removal, a recovery): promote an online standby.
+        if (voters.size < maxVoters && standby) {
+          await this.o.raft.promote(standby.record.raft_id);
+          voters.add(standby.record.raft_id);
+          learners.delete(standby.record.raft_id);
+          this.o.log.info({ peer: standby.record.server_name }, 'standby promoted to voter');
+        }
         await this.syncRaftRoles(all, voters, learners);
       }
       await this.syncLeaderRole(all);

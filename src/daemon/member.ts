@@ -31,10 +31,13 @@ import {
   type TlsMaterial,
 } from '../raft/index.js';
 import { ClusterDuties, Membership } from '../cluster/index.js';
+import { startInstanceStatus } from '../cluster/instance-status.js';
 import { seededRng, systemClock, type Logger } from '../shared/index.js';
 import { LevelKvStateMachine, type KvApplyResult, type StateStore } from '../state/index.js';
 import { MemberCache, createDaemonApiDeps } from './api-wiring.js';
+import { CaKeySync } from './ca-key-sync.js';
 import { MemberAgents } from './member-agents.js';
+import { MemberHttps } from './member-https.js';
 import { splitHostPort, type MemberIdentity, type ShoalPaths } from './paths.js';
 import { startStateRuntime } from './state-runtime.js';
 
@@ -49,6 +52,8 @@ export interface MemberOptions {
   /** Peers known up front (`name@host:port` by raft id), for a joiner before it sees the log. */
   readonly peers?: ReadonlyMap<number, string>;
   readonly tickMs?: number;
+  /** This member was removed from the cluster (it applied its removal, or the leader said so). */
+  readonly onRemoved?: () => void;
 }
 
 /** A running member. */
@@ -172,7 +177,15 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     stack.push({ what: 'member cache', fn: () => memberCache.dispose() });
     await memberCache.refresh();
     const pem = { certPem: tls.certPem.toString('utf8'), keyPem: tls.keyPem.toString('utf8'), caPem: tls.caPem.toString('utf8') };
+    const memberHttps = new MemberHttps(pem);
+    stack.push({ what: 'member https', fn: () => memberHttps.close() });
+    if (o.onRemoved) {
+      const sub = raft.onRemoved(o.onRemoved);
+      stack.push({ what: 'removal listener', fn: () => sub.dispose() });
+    }
     const membership = new Membership({
+      notifyRemoved: (url) => memberHttps.call('POST', `${url}/internal/cluster/removed`).then(() => undefined),
+      ...(o.onRemoved ? { onRemoved: o.onRemoved } : {}),
       raft,
       store: state.store,
       caCertPem: pem.caPem,
@@ -196,6 +209,9 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     const duties = new ClusterDuties({ raft, store: state.store, probe: agents, clock: systemClock, log: log.child({ component: 'cluster' }) });
     duties.start();
     stack.push({ what: 'cluster duties', fn: () => duties.dispose() });
+    stack.push({ what: 'instance status', fn: startInstanceStatus({ member: identity.name, raft, store: state.store, agent, tls, clock: systemClock, log }) });
+    const caKeySync = new CaKeySync({ paths, store: state.store, memberName: identity.name, tls: pem, log: log.child({ component: 'ca-key' }) });
+    stack.push({ what: 'CA key sync', fn: () => caKeySync.dispose() });
     log.info({ member: identity.name, raftId: identity.raftId, address: identity.address, apiAddress: identity.apiAddress }, 'member started');
 
     let stopping: Promise<void> | undefined;

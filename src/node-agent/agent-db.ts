@@ -22,8 +22,31 @@ export interface KvTable<V> {
   values(): AsyncIterable<V>;
 }
 
+/** One put or delete of a batch across tables ({@link AgentDb.batch}); made by {@link putOp}/{@link delOp}. */
+export interface DbOp {
+  readonly type: 'put' | 'del';
+  readonly table: KvTable<unknown>;
+  readonly key: string;
+  readonly value?: unknown;
+}
+
+/** A put of `value` at `key` in `table`, for {@link AgentDb.batch}. */
+export function putOp<V>(table: KvTable<V>, key: string, value: V): DbOp {
+  return { type: 'put', table: table as KvTable<unknown>, key, value };
+}
+
+/** A delete of `key` in `table`, for {@link AgentDb.batch}. */
+export function delOp<V>(table: KvTable<V>, key: string): DbOp {
+  return { type: 'del', table: table as KvTable<unknown>, key };
+}
+
+/** Writes several tables' changes atomically (one LevelDB batch; with `sync`, one fsync). */
+export type DbBatch = (ops: readonly DbOp[], options?: { readonly sync?: boolean }) => Promise<void>;
+
 /** The opened database and its tables. */
 export interface AgentDb extends AsyncDisposable {
+  /** Tables of this DB only. */
+  readonly batch: DbBatch;
   readonly ops: KvTable<OperationRecord>;
   readonly opsByTime: KvTable<string>;
   readonly pools: KvTable<PoolRecord>;
@@ -47,7 +70,20 @@ export async function openAgentDb(path: string): Promise<AgentDb> {
   }
   const table = <V>(name: string): KvTable<V> =>
     db.sublevel<string, V>(name, { valueEncoding: 'json' }) as unknown as KvTable<V>;
+  type Sublevel = ReturnType<typeof db.sublevel<string, unknown>>;
+  const batch: DbBatch = async (ops, options = {}) => {
+    if (ops.length === 0) return;
+    await db.batch(
+      ops.map((o) =>
+        o.type === 'put'
+          ? { type: 'put' as const, sublevel: o.table as unknown as Sublevel, key: o.key, value: o.value }
+          : { type: 'del' as const, sublevel: o.table as unknown as Sublevel, key: o.key },
+      ),
+      { sync: options.sync ?? false },
+    );
+  };
   return {
+    batch,
     ops: table<OperationRecord>('ops'),
     opsByTime: table<string>('ops-by-time'),
     pools: table<PoolRecord>('pools'),

@@ -6,7 +6,7 @@
  * and gateway (LXD). All or nothing: a member failure deletes the network where it was created
  * and leaves it Errored. Bridge networks live in the `default` project (LXD refuses them elsewhere).
  */
-import { errors, newOperationId, type Logger } from '../../shared/index.js';
+import { errorMessage, errors, newOperationId, type Clock, type Logger } from '../../shared/index.js';
 import {
   configKey,
   instances,
@@ -21,6 +21,7 @@ import {
 } from '../../state/index.js';
 import type { MemberAgents } from '../ports.js';
 import { fanOutError, onEveryMember, requireAgents } from '../storage/fan-out.js';
+import { raiseWarningTx, resolveWarningsTx } from '../warnings/warnings.js';
 import { activeMembers } from '../storage/pools.js';
 import type { Network } from '../types/index.js';
 
@@ -141,7 +142,7 @@ export async function defineNetworkOnMember(store: StateStore, req: NetworkCreat
 }
 
 /** The final `POST`: see the module comment. Throws the failing member's error, naming it. */
-export async function createNetworkEverywhere(store: StateStore, agentsOrNone: MemberAgents | undefined, req: NetworkCreate, log: Logger): Promise<void> {
+export async function createNetworkEverywhere(store: StateStore, agentsOrNone: MemberAgents | undefined, req: NetworkCreate, log: Logger, clock: Clock): Promise<void> {
   checkNetworkName(req.name);
   checkNetworkType(req.type);
   const { cluster, member: own } = split(req.config);
@@ -204,6 +205,7 @@ export async function createNetworkEverywhere(store: StateStore, agentsOrNone: M
       for (const f of failed.failed) {
         const part = tx.get(networkMembers, NETWORK_PROJECT, req.name, f.member)?.record;
         if (part) tx.put(networkMembers, { ...part, state: 'Errored' });
+        raiseWarningTx(tx, clock, { type: 'Network creation failed', location: f.member, entityUrl: `/1.0/networks/${req.name}`, message: errorMessage(f.err) });
       }
       for (const x of failed.remaining) {
         const part = tx.get(networkMembers, NETWORK_PROJECT, req.name, x.member)?.record;
@@ -257,5 +259,6 @@ export async function deleteNetworkEverywhere(store: StateStore, agentsOrNone: M
   }
   await store.update((tx) => {
     if (tx.get(networks, NETWORK_PROJECT, name)) tx.delete(networks, NETWORK_PROJECT, name);
+    resolveWarningsTx(tx, { entityUrl: `/1.0/networks/${name}` });
   });
 }

@@ -5,7 +5,7 @@
  * nothing (a member failure deletes it again where it was created and leaves the pool Errored,
  * deletable only). Reads come from the database; agents are called only for host work.
  */
-import { ErrorCode, checkObjectName, errorMessage, errors, isShoalError, newOperationId, type Logger } from '../../shared/index.js';
+import { ErrorCode, checkObjectName, errorMessage, errors, isShoalError, newOperationId, type Clock, type Logger } from '../../shared/index.js';
 import {
   configKey,
   instances,
@@ -22,6 +22,7 @@ import {
 } from '../../state/index.js';
 import type { MemberAgents } from '../ports.js';
 import type { StoragePool } from '../types/index.js';
+import { raiseWarningTx, resolveWarningsTx } from '../warnings/warnings.js';
 import { fanOutError, onEveryMember, requireAgents } from './fan-out.js';
 
 /** Storage drivers the node agents implement. */
@@ -163,7 +164,7 @@ export async function definePoolOnMember(store: StateStore, req: PoolCreate, mem
  * every member. On a member failure the pool is deleted where it was created, marked Errored,
  * and the member's error is thrown (its code, the member named).
  */
-export async function createPoolEverywhere(store: StateStore, agentsOrNone: MemberAgents | undefined, req: PoolCreate, log: Logger): Promise<void> {
+export async function createPoolEverywhere(store: StateStore, agentsOrNone: MemberAgents | undefined, req: PoolCreate, log: Logger, clock: Clock): Promise<void> {
   checkPoolName(req.name);
   const driver = checkDriver(req.driver);
   const { cluster, member: own } = splitPoolConfig(req.config);
@@ -212,6 +213,7 @@ export async function createPoolEverywhere(store: StateStore, agentsOrNone: Memb
       for (const f of res.failed) {
         const part = tx.get(storagePoolMembers, req.name, f.member)?.record;
         if (part) tx.put(storagePoolMembers, { ...part, state: 'Errored' });
+        raiseWarningTx(tx, clock, { type: 'Storage pool creation failed', location: f.member, entityUrl: `/1.0/storage-pools/${req.name}`, message: errorMessage(f.err) });
       }
       for (const x of res.remaining) {
         const part = tx.get(storagePoolMembers, req.name, x.member)?.record;
@@ -269,5 +271,6 @@ export async function deletePoolEverywhere(store: StateStore, agentsOrNone: Memb
     const users = poolUsedBy(tx, name);
     if (users.length > 0) throw errors.precondition(`Storage pool "${name}" is currently in use by ${users.slice(0, 5).join(', ')}`);
     tx.delete(storagePools, name);
+    resolveWarningsTx(tx, { entityUrl: `/1.0/storage-pools/${name}` });
   });
 }

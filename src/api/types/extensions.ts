@@ -40,4 +40,21 @@ export const API_EXTENSIONS: readonly string[] = [
   'file_symlinks',
   // exec user, group and cwd.
   'container_exec_user_group_cwd',
+  // /1.0/storage-pools (two-phase cluster create with ?target=) and custom volumes.
+  'storage',
+  // Custom volume snapshots (…/volumes/custom/<v>/snapshots, restore through PUT).
+  'storage_api_volume_snapshots',
+  // /1.0/networks (managed bridges, unmanaged host interfaces).
+  'network',
+  // /1.0/networks/<n>/leases, with the member of each lease.
+  'network_leases',
+  'network_leases_location',
+  // /1.0/networks/<n>/state.
+  'network_state',
+  // /1.0/resources and /1.0/storage-pools/<p>/resources.
+  'resources',
+  // /1.0/warnings.
+  'warnings',
+  // /1.0/metrics (Prometheus text, metrics certificates).
+  'metrics',
 ];

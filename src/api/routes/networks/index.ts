@@ -67,7 +67,7 @@ export function networkRoutes(deps: ApiDeps, store: StateStore): FastifyPluginAs
         return created(reply, `/1.0/networks/${b.name}`);
       }
       if ((await findHostInterface(b.name)) !== undefined) throw errors.exists(`Network "${b.name}" already exists as an unmanaged interface`);
-      await createNetworkEverywhere(store, deps.agents, spec, log);
+      await createNetworkEverywhere(store, deps.agents, spec, log, deps.clock);
       deps.events.lifecycle(NETWORK_PROJECT, LifecycleAction.NetworkCreated, `/1.0/networks/${b.name}`, undefined, requestorOf(req.identity));
       return created(reply, `/1.0/networks/${b.name}`);
     });

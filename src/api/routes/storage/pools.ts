@@ -51,7 +51,7 @@ export function storagePoolRoutes(deps: ApiDeps, store: StateStore): FastifyPlug
           await definePoolOnMember(store, spec, target);
           return created(reply, `/1.0/storage-pools/${b.name}`);
         }
-        await createPoolEverywhere(store, deps.agents, spec, log);
+        await createPoolEverywhere(store, deps.agents, spec, log, deps.clock);
         deps.events.lifecycle('default', LifecycleAction.StoragePoolCreated, `/1.0/storage-pools/${b.name}`, undefined, requestorOf(req.identity));
         return created(reply, `/1.0/storage-pools/${b.name}`);
       },
