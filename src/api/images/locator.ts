@@ -78,19 +78,19 @@ export class AgentImageLocator implements ImageLocator {
     throw errors.invalid('Image source needs an alias or a fingerprint');
   }
 
-  ensureOn(project: string, fingerprint: string, member: string): Promise<void> {
-    const key = `${fingerprint}/${member}`;
+  async ensureOn(project: string, fingerprint: string, member: string): Promise<void> {
+    // Keyed by the full fingerprint, so a prefix and the full form share one transfer.
+    const fp = findImage(await this.o.store.view(), project, fingerprint).fingerprint;
+    const key = `${fp}/${member}`;
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = this.ensure(project, fingerprint, member).finally(() => this.inflight.delete(key));
+    const p = this.ensure(fp, member).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
 
-  private async ensure(project: string, fingerprint: string, member: string): Promise<void> {
+  private async ensure(fp: string, member: string): Promise<void> {
     const view = await this.o.store.view();
-    const image = findImage(view, project, fingerprint);
-    const fp = image.fingerprint;
     const target = this.o.agents.client(member);
     // The record says it is there: trust but verify (a member's disk can be replaced).
     if (view.get(imageMembers, fp, member)?.record.ready) {

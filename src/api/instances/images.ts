@@ -1,19 +1,15 @@
 /**
- * The image an instance is created from. The api-images branch provides the cluster-wide
- * ImageLocator (session contract 1: resolve + ensureOn, streaming the image between members);
- * until the API is given one, images are resolved from the database here and must already be on
- * the chosen member's agent (its CreateInstance answers NOT_FOUND otherwise).
+ * The image an instance is created from: through the cluster-wide ImageLocator (`deps.images`,
+ * src/api/images/locator.ts: resolve + ensureOn, streaming the image between members' agents).
+ * An API without one (no agents) resolves from the database here; the image must then already be
+ * on the chosen member's agent (its CreateInstance answers NOT_FOUND otherwise).
  */
 import { errors } from '../../shared/index.js';
+import type { ImageLocator } from '../images/locator.js';
 import { imageAliases, images, type ImageRecord, type StateView } from '../../state/index.js';
 
-/** What instance creation needs of images (the shape of api-images' ImageLocator). */
-export interface InstanceImages {
-  /** The image record of an instance `source` in `project`; NOT_FOUND `Image "x" not found`. */
-  resolve(project: string, source: { alias?: string; fingerprint?: string }): Promise<ImageRecord>;
-  /** Makes sure `member`'s agent holds the image. Idempotent. */
-  ensureOn(project: string, fingerprint: string, member: string): Promise<void>;
-}
+/** What instance creation needs of images: the ImageLocator. */
+export type InstanceImages = ImageLocator;
 
 /**
  * Resolves from the database: an alias, or a fingerprint (a unique prefix accepted), in `project`.

@@ -57,4 +57,12 @@ export const API_EXTENSIONS: readonly string[] = [
   'warnings',
   // /1.0/metrics (Prometheus text, metrics certificates).
   'metrics',
+  // /1.0/instances (instead of /1.0/containers): create, get, edit, delete, rename, state, snapshots.
+  'instances',
+  // ?filter= on GET /1.0/instances (and profiles); lxc list requires it.
+  'api_filtering',
+  // GET /1.0/instances?recursion=2: state, snapshots and backups in one call.
+  'container_full',
+  // POST /1.0/instances/<name>/snapshots takes expires_at.
+  'snapshot_expiry_creation',
 ];

@@ -6,14 +6,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from '../../deps.js';
 import { instanceContext } from '../../instances/context.js';
-import type { InstanceImages } from '../../instances/images.js';
 import { instanceRoutes } from './instance.js';
 import { instanceListRoutes } from './list.js';
 import { snapshotRoutes } from './snapshots.js';
 
-/** All instance routes over `deps` (`images`: the cluster image locator, when there is one). */
-export function instancesRoutes(deps: ApiDeps, images?: InstanceImages): FastifyPluginAsyncTypebox {
-  const ctx = instanceContext(deps, images);
+/** All instance routes over `deps` (images through `deps.images`, the cluster image locator, when there is one). */
+export function instancesRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  const ctx = instanceContext(deps, deps.images);
   return async (app) => {
     await app.register(instanceListRoutes(ctx));
     await app.register(instanceRoutes(ctx));

@@ -6,7 +6,7 @@
 import { AgentClient } from '../../../../src/node-agent/client.js';
 import { startAgentServer, type AgentServer } from '../../../../src/node-agent/server.js';
 import { errors, silentLogger } from '../../../../src/shared/index.js';
-import { imageAliases, images, members, profiles, storagePoolMembers, storagePools } from '../../../../src/state/index.js';
+import { imageAliases, imageMembers, images, members, profiles, storagePoolMembers, storagePools } from '../../../../src/state/index.js';
 import type { MemberAgents } from '../../../../src/api/ports.js';
 import { dbApp, type DbApp } from '../../../support/api/db-app.js';
 import { FAKE_FP, openFakeAgent, type FakeAgent } from '../../../support/fake-agent.js';
@@ -80,6 +80,7 @@ export async function openInstanceHarness(): Promise<InstanceHarness> {
         last_used_at: null,
         expires_at: null,
       });
+      tx.create(imageMembers, { fingerprint: FAKE_FP, member: 'm1', ready: true });
       tx.create(imageAliases, { name: 'busybox', project: 'default', description: '', target: FAKE_FP, type: 'container' });
     });
   } catch (err) {
