@@ -5,6 +5,7 @@
  * created with `POST /1.0/instances`, spread by the scheduler.
  */
 import { createHash } from 'node:crypto';
+import { chmod } from 'node:fs/promises';
 import { request } from 'node:http';
 import { ShoalCluster, type ShoalMember } from '../../test/support/shoald-cluster.js';
 import { onCleanup } from '../agent/cleanup.js';
@@ -25,6 +26,7 @@ export interface ShoalApiSide {
 interface Envelope {
   readonly type: string;
   readonly error?: string;
+  readonly error_code?: number;
   readonly operation?: string;
   readonly metadata?: unknown;
 }
@@ -33,6 +35,8 @@ interface Envelope {
 export async function setupShoal(tag: string, cert: ClientCert, tarball: Buffer, instances: number): Promise<ShoalApiSide> {
   const cluster = await ShoalCluster.start({ members: 3, tag });
   onCleanup('Shoal cluster', () => cluster.close());
+  // Unprivileged containers need every directory above their rootfs traversable (mkdtemp makes 0700).
+  await chmod(cluster.root, 0o711);
   const leader = await cluster.leader(cluster.members[0]!);
   const followers = cluster.members.filter((m) => m !== leader);
   await sync(leader, 'POST', '/1.0/certificates', { type: 'client', name: 'bench', certificate: cert.derBase64 });
@@ -61,7 +65,12 @@ async function sync(m: ShoalMember, method: string, path: string, body?: unknown
 }
 
 async function asyncOp(m: ShoalMember, method: string, path: string, body?: unknown): Promise<unknown> {
-  const r = await call(m, method, path, body);
+  let r = await call(m, method, path, body);
+  // 503 (no leader, leader changed mid-request; nothing was done): retry as a client would.
+  for (let attempt = 1; r.type === 'error' && r.error_code === 503 && attempt <= 10; attempt++) {
+    await new Promise((res) => setTimeout(res, 500 * attempt));
+    r = await call(m, method, path, body);
+  }
   if (r.type === 'error') throw new Error(`Shoal ${method} ${path}: ${r.error ?? 'error'}`);
   if (r.type !== 'async' || !r.operation) return r.metadata;
   const op = await call(m, 'GET', `${r.operation}/wait?timeout=600`);

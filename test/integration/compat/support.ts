@@ -6,6 +6,7 @@
  * `close()` removes everything, also after a failed start.
  */
 import { execFile } from 'node:child_process';
+import { chmod } from 'node:fs/promises';
 import https from 'node:https';
 import { trustTokenOf } from '../../../src/cli/commands/trust.js';
 import type { Operation } from '../../../src/api/types/index.js';
@@ -32,6 +33,8 @@ export class CompatEnv {
     const cluster = await ShoalCluster.start({ members, tag: TAG });
     let lxc: LxcClient | undefined;
     try {
+      // Unprivileged containers need every directory above their rootfs traversable (mkdtemp makes 0700).
+      await chmod(cluster.root, 0o711);
       lxc = await LxcClient.create(TAG);
       const env = new CompatEnv(cluster, lxc);
       await lxc.ok(['remote', 'add', 'shoal', await env.trustToken('compat')]);

@@ -1,9 +1,13 @@
 // The stock lxc 5.0.2 client against a real 3-member Shoal cluster: remote add with a trust token
 // (single use), info (also --target), trust list, config, profiles and projects end to end, an
-// untrusted client refused, and bad requests (names, config keys, JSON, unknown fields, missing
-// member) answered with LXD's errors while nothing changes.
+// untrusted client refused, bad requests (names, config keys, JSON, unknown fields, missing
+// member) answered with LXD's errors while nothing changes, and image import/list/alias/delete.
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parse } from 'yaml';
+import { buildBusyboxImage } from '../../../src/node-agent/images/busybox.js';
 import { LxcClient } from '../../support/lxd/lxc-client.js';
 import { CompatEnv, TAG } from './support.js';
 
@@ -142,6 +146,30 @@ describe('compat: lxc 5.0.2 client', () => {
       const before = await env.lxc.ok(['config', 'show', 'shoal:']);
       assert.match(await env.lxc.fails(['config', 'set', 'shoal:', 'core.bogus', 'x']), /Unknown configuration key "core.bogus"/);
       assert.equal(await env.lxc.ok(['config', 'show', 'shoal:']), before);
+    });
+  });
+
+  describe('images', () => {
+    it('imports a unified busybox tarball with an alias, lists, shows, aliases and deletes it', async () => {
+      const image = await buildBusyboxImage({}, AbortSignal.timeout(120_000));
+      const file = join(env.lxc.dir, 'busybox.tar.xz');
+      await writeFile(file, image.tarball);
+      const fingerprint = createHash('sha256').update(image.tarball).digest('hex');
+      assert.match(await env.lxc.ok(['image', 'import', file, 'shoal:', '--alias', 'bb']), new RegExp(`Image imported with fingerprint: ${fingerprint}`));
+      const list = JSON.parse(await env.lxc.ok(['image', 'list', 'shoal:', '--format', 'json'])) as Array<{ fingerprint: string; aliases: Array<{ name: string }>; architecture: string; type: string }>;
+      assert.deepEqual(
+        list.map((i) => ({ fingerprint: i.fingerprint, aliases: i.aliases.map((a) => a.name), type: i.type })),
+        [{ fingerprint, aliases: ['bb'], type: 'container' }],
+      );
+      const shown = parse(await env.lxc.ok(['image', 'show', 'shoal:bb'])) as { public: boolean; properties: Record<string, string> };
+      assert.equal(shown.public, false);
+      assert.match(shown.properties['description'] ?? '', /Busybox/);
+      assert.match(await env.lxc.ok(['image', 'info', 'shoal:bb']), new RegExp(`Fingerprint: ${fingerprint}`));
+      await env.lxc.ok(['image', 'alias', 'create', 'shoal:bb2', fingerprint]);
+      assert.match(await env.lxc.ok(['image', 'alias', 'list', 'shoal:', '--format', 'csv']), /^bb2,/m);
+      assert.match(await env.lxc.fails(['image', 'alias', 'create', 'shoal:bb2', fingerprint]), /already exists/);
+      await env.lxc.ok(['image', 'delete', 'shoal:bb']);
+      assert.deepEqual(JSON.parse(await env.lxc.ok(['image', 'list', 'shoal:', '--format', 'json'])), []);
     });
   });
 
