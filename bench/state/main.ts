@@ -1,16 +1,18 @@
 /**
  * `npm run bench -- state` (bench/state/main.ts): the cluster database's transactions beside plain
- * Raft puts, on the same 3-member cluster, with the same load generator (a separate process, same
- * gRPC clients, same leader discovery), measured in the same run:
- * - 3 members (compiled kv-member processes: Raft + state machine), loopback, mutual TLS, fsync on;
- * - `put`: plain KvService.Put of unique keys, 64 in flight (the raft benchmark's workload);
- * - `txn`: instance creation as StateStore.update runs it on the leader — read of a member record
- *   from the leader's applied state, check, then one transaction writing 3 keys under 3 compares
- *   (the compare on the member record's revision makes the read safe) — 64 in flight; latency
- *   covers the read and the transaction. These are the headline `txn_*` figures;
- * - `txn-lin`: the same with a linearizable read (one more ReadIndex round), reported beside it;
- * - phases alternate (put, txn, txn-lin, put, …: `--rounds`, default 2), each a warm-up then
- *   `--seconds` (default 10); figures are the mean over rounds.
+ * Raft puts, on the same 3-member cluster (loopback, mutual TLS, fsync on), measured in the same run,
+ * 64 operations in flight, phases interleaved per round (`--rounds`, default 2; each a warm-up then
+ * `--seconds`, default 10; figures are the mean over rounds):
+ * - on the leader, in-process (member 1 runs in bench/state/leader.ts, the same startKvMember; it
+ *   is made leader): `local-put`, a Raft put proposed in-process, and `local-txn`, the real path of
+ *   an instance creation — StateStore.update reading and checking the member record from the
+ *   leader's applied state, then creating instance, root volume and operation records through the
+ *   typed tables (integrity rules included). These are the headline `txn_*` / `raft_puts_*` figures:
+ *   the same path on both sides (no client RPC on either), the same Raft and fsync;
+ * - through client RPCs from a load generator process (bench/state/loadgen.ts): `put`
+ *   (KvService.Put, the raft benchmark's workload), `txn` (the previous figure: two RPCs, a Range
+ *   then a Txn of 3 keys under 3 compares) and `txn-lin` (the same with a linearizable read), kept
+ *   beside and labelled (`rpc_*`, `two_rpc_*`).
  * Prints a table, then as the LAST line one JSON object:
  * `{ txn_per_s_64, txn_p99_ms_64, raft_puts_per_s_64, … }`. Goal: txn_per_s_64 ≥ 50% of raft_puts_per_s_64.
  */
