@@ -19,7 +19,8 @@ export interface KvTable<V> {
   del(key: string, options?: { readonly sync?: boolean }): Promise<void>;
   batch(ops: Array<KvBatchOp<V>>, options?: { readonly sync?: boolean }): Promise<void>;
   iterator(): AsyncIterable<[string, V]>;
-  values(): AsyncIterable<V>;
+  /** Iterable one by one, or read whole with `all()` (one native call). */
+  values(): AsyncIterable<V> & { all(): Promise<V[]> };
 }
 
 /** One put or delete of a batch across tables ({@link AgentDb.batch}); made by {@link putOp}/{@link delOp}. */
@@ -95,8 +96,6 @@ export async function openAgentDb(path: string): Promise<AgentDb> {
 }
 
 /** All values of a table. */
-export async function allValues<V>(table: KvTable<V>): Promise<V[]> {
-  const out: V[] = [];
-  for await (const v of table.values()) out.push(v);
-  return out;
+export function allValues<V>(table: KvTable<V>): Promise<V[]> {
+  return table.values().all();
 }
