@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   instrument(ctx.locks, 'locks', ['with']);
   instrument(ctx.templates, 'templates', ['apply', 'load']);
   instrument(ctx, 'ctx', ['deviceLookups', 'instance', 'pool']);
+  instrument(ctx.db, 'db', ['batch']);
   for (const [name, table] of Object.entries(ctx.db)) {
     if (typeof table === 'object' && table !== null) instrument(table as object, `db.${name}`, ['get', 'put', 'del', 'batch']);
   }

@@ -19,7 +19,8 @@ export interface KvTable<V> {
   del(key: string, options?: { readonly sync?: boolean }): Promise<void>;
   batch(ops: Array<KvBatchOp<V>>, options?: { readonly sync?: boolean }): Promise<void>;
   iterator(): AsyncIterable<[string, V]>;
-  values(): AsyncIterable<V>;
+  /** Iterable one by one, or read whole with `all()` (one native call). */
+  values(): AsyncIterable<V> & { all(): Promise<V[]> };
 }
 
 /** One put or delete of a batch across tables ({@link AgentDb.batch}); made by {@link putOp}/{@link delOp}. */
@@ -47,6 +48,11 @@ export type DbBatch = (ops: readonly DbOp[], options?: { readonly sync?: boolean
 export interface AgentDb extends AsyncDisposable {
   /** Tables of this DB only. */
   readonly batch: DbBatch;
+  /**
+   * Changes whenever a write to `pools`, `networks` or `volumes` starts or ends (through any
+   * method), so a cache of them filled under version v is current while the version is still v.
+   */
+  resourcesVersion(): number;
   readonly ops: KvTable<OperationRecord>;
   readonly opsByTime: KvTable<string>;
   readonly pools: KvTable<PoolRecord>;
@@ -71,8 +77,35 @@ export async function openAgentDb(path: string): Promise<AgentDb> {
   const table = <V>(name: string): KvTable<V> =>
     db.sublevel<string, V>(name, { valueEncoding: 'json' }) as unknown as KvTable<V>;
   type Sublevel = ReturnType<typeof db.sublevel<string, unknown>>;
+  let version = 0;
+  const watched = new Set<KvTable<unknown>>();
+  const watch = <V>(t: KvTable<V>): KvTable<V> => {
+    const target = t as unknown as Record<'put' | 'del' | 'batch', (...args: unknown[]) => Promise<void>>;
+    for (const m of ['put', 'del', 'batch'] as const) {
+      const orig = target[m].bind(t);
+      target[m] = async (...args: unknown[]): Promise<void> => {
+        version++;
+        try {
+          await orig(...args);
+        } finally {
+          version++;
+        }
+      };
+    }
+    watched.add(t as KvTable<unknown>);
+    return t;
+  };
   const batch: DbBatch = async (ops, options = {}) => {
     if (ops.length === 0) return;
+    const touches = ops.some((o) => watched.has(o.table));
+    if (touches) version++;
+    try {
+      await write(ops, options);
+    } finally {
+      if (touches) version++;
+    }
+  };
+  const write: DbBatch = async (ops, options = {}) => {
     await db.batch(
       ops.map((o) =>
         o.type === 'put'
@@ -84,19 +117,18 @@ export async function openAgentDb(path: string): Promise<AgentDb> {
   };
   return {
     batch,
+    resourcesVersion: () => version,
     ops: table<OperationRecord>('ops'),
     opsByTime: table<string>('ops-by-time'),
-    pools: table<PoolRecord>('pools'),
-    networks: table<NetworkRecord>('networks'),
+    pools: watch(table<PoolRecord>('pools')),
+    networks: watch(table<NetworkRecord>('networks')),
     instances: table<InstanceRecord>('instances'),
-    volumes: table<VolumeRecord>('volumes'),
+    volumes: watch(table<VolumeRecord>('volumes')),
     close: () => db.close(),
   };
 }
 
 /** All values of a table. */
-export async function allValues<V>(table: KvTable<V>): Promise<V[]> {
-  const out: V[] = [];
-  for await (const v of table.values()) out.push(v);
-  return out;
+export function allValues<V>(table: KvTable<V>): Promise<V[]> {
+  return table.values().all();
 }

@@ -103,14 +103,25 @@ export class InstanceTemplates {
     const known = trigger === 'create' ? undefined : this.written.get(runtime.hostName);
     const written = trigger === 'create' ? new Map<string, string>() : undefined;
     const adopt = trigger === 'create' ? this.adopt(runtime.volumePath, rendered.compiled) : undefined;
-    for (const { path, template, content, createOnly } of rendered.files) {
+    adopt?.catch(() => undefined); // awaited below unless a write fails first
+    const writeOne = async ({ path, template, content, createOnly }: RenderedTemplates['files'][number]): Promise<void> => {
       try {
-        if (createOnly && (await exists(await resolveInRoot(rootfs, path)))) continue;
+        if (createOnly && (await exists(await resolveInRoot(rootfs, path)))) return;
         if (known?.get(path) !== content) await writeFileInRoot(rootfs, path, content, { mode: 0o644 });
         written?.set(path, content);
       } catch (err) {
         throw wrap(err, `Failed applying template "${template}" to "${path}"`);
       }
+    };
+    // Files side by side, unless one lives under another's path (then in path order).
+    const { files } = rendered;
+    const nested = files.some((a) => files.some((b) => b !== a && b.path.startsWith(`${a.path}/`)));
+    if (nested) {
+      for (const f of files) await writeOne(f);
+    } else {
+      const results = await Promise.allSettled(files.map(writeOne));
+      const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     await adopt;
     if (written) this.written.set(runtime.hostName, written);

@@ -19,8 +19,8 @@ import { readCgroupUsage } from './cgroup-stats.js';
 import { cloudInitSeed, writeCloudInitSeed } from './cloud-init.js';
 import { startExecSession } from './exec-session.js';
 import { probeHostFeatures, type HostFeatures } from './host-features.js';
-import { ensureUnixDeviceNodes, ensureVolumeTraversable, statDiskSources } from './host-devices.js';
-import { checkHostName, InstanceStore, writeFileAtomic } from './instance-store.js';
+import { checkVolumeParents, ensureUnixDeviceNodes, ensureVolumeTraversable, statDiskSources } from './host-devices.js';
+import { checkHostName, InstanceStore, stageFileAtomic, writeFileAtomic } from './instance-store.js';
 import { instanceFiles, renderLxcConfig } from './lxc-config.js';
 import { logTail, LxcTools, toolError, type LxcState } from './lxc-tools.js';
 import { readNetworkState } from './net-state.js';
@@ -141,18 +141,22 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     this.checkRuntime(runtime);
     const name = runtime.hostName;
     throwIfAborted(signal, `Creating instance "${name}"`);
-    // What needs no rootfs (rendering, the instance directory, runtime and power files) is done
-    // while the caller may still be copying it; the config, which makes the instance defined
-    // (lxc-* and hasConfig look for it), is written last, once the rootfs checks passed.
+    // What needs no rootfs (rendering, the parents' modes, the instance directory, the runtime
+    // file, the config under a temporary name) is done while the caller may still be copying
+    // it; the config, which makes the instance defined (lxc-* and hasConfig look for it), takes
+    // its name last, once the rootfs checks passed.
+    const parentsChecked = checkVolumeParents(runtime);
     const rootfsReady = async (): Promise<string> => {
+      await parentsChecked;
       await options.rootfsReady;
       const rootfs = `${runtime.volumePath}/rootfs`;
       if (!(await stat(rootfs).then((s) => s.isDirectory(), () => false))) {
         throw errors.precondition(`Root filesystem of instance "${runtime.spec.name}" not found at "${rootfs}"`);
       }
-      await ensureVolumeTraversable(runtime);
+      await ensureVolumeTraversable(runtime, { parents: false });
       return rootfs;
     };
+    parentsChecked.catch(() => undefined); // awaited by rootfsReady on every path
     const text = await this.render(runtime);
     const dir = this.store.dir(name);
     const existing = await this.store.readConfig(name);
@@ -173,10 +177,11 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
       await mkdir(dir, { mode: 0o711 });
       r.add(`instance directory "${dir}"`, () => this.store.remove(name));
       await chmod(dir, 0o711);
-      await Promise.all([
+      // No power file yet: none reads as STOPPED (autostart), which a new instance is.
+      const [, , commitConfig] = await Promise.all([
         ensureUnixDeviceNodes(runtime, dir),
         this.store.writeRuntime(name, runtime),
-        this.store.writePower(name, 'STOPPED'),
+        stageFileAtomic(this.store.configPath(name), text, 0o640),
       ]);
       const rootfs = await rootfsReady();
       const files = new InstanceFiles(rootfs, runtime.spec.name);
@@ -185,7 +190,7 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
         for (const p of seeded) await files.delete(p);
       });
       throwIfAborted(signal, `Creating instance "${name}"`);
-      await writeFileAtomic(this.store.configPath(name), text, 0o640);
+      await commitConfig();
       r.success();
       this.log.info({ instance: name }, 'instance defined');
     } finally {
