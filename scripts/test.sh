@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, generated-code check, typecheck, lint, then the unit,
-# simulation and integration suites. The last line is `N passed, N failed, N skipped`,
+# simulation and integration suites, then the demo. The last line is `N passed, N failed, N skipped`,
 # totalled over the suites (a failed check step counts as one failure).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +46,16 @@ suite "unit tests" .mocharc.json
 for s in sim integration; do
   [ -f "test/$s/.mocharc.json" ] && suite "$s tests" "test/$s/.mocharc.json"
 done
+
+# The README's first command, end to end (issue 9): a 3-member cluster in network namespaces,
+# containers across it, leader killed and restarted, everything removed. Counts as one test.
+printf '\n== demo (npm run demo -- --ci) ==\n'
+if bash scripts/demo.sh --ci; then
+  echo '{"passed":1,"failed":0,"skipped":0}' >>"$summary"
+else
+  echo "== demo FAILED =="
+  echo '{"passed":0,"failed":1,"skipped":0}' >>"$summary"
+fi
 
 read -r passed failed skipped < <(node -e '
   const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean);
