@@ -15,7 +15,7 @@ import { renderInstance, renderSnapshot, renderState, instanceUrl, listInstances
 import { CommonQuery, commonParams } from '../../query.js';
 import { asyncResponse, sync } from '../../response.js';
 import { instanceSnapshots, projects, type StateView } from '../../../state/index.js';
-import { AsyncResponse, Instance, InstanceFull, InstancesPost, SyncResponse, type Instance as InstanceT, type InstanceFull as InstanceFullT } from '../../types/index.js';
+import { AsyncResponse, InstancesPost, SyncResponse, type Instance as InstanceT, type InstanceFull as InstanceFullT } from '../../types/index.js';
 
 /** Projects `identity` may see among `names` (restricted certificates see only theirs). */
 function visible(identity: Identity, names: readonly string[]): Set<string> {
@@ -29,7 +29,10 @@ export function instanceListRoutes(ctx: InstanceContext): FastifyPluginAsyncType
       '/1.0/instances',
       {
         config: { access: 'trusted' },
-        schema: { querystring: CommonQuery, response: { 200: SyncResponse(Type.Union([Type.Array(Type.String()), Type.Array(InstanceFull), Type.Array(Instance)])) } },
+        // The recursion picks one of three item shapes (URL, Instance, InstanceFull), typed by the
+        // handler. An anyOf here makes fast-json-stringify validate every item against each branch:
+        // ~3x slower at 1,000 instances (measured), and this listing is the API benchmark's hot path.
+        schema: { querystring: CommonQuery, response: { 200: SyncResponse(Type.Array(Type.Unknown())) } },
       },
       async (req) => {
         const q = commonParams(req.query);
@@ -44,9 +47,9 @@ export function instanceListRoutes(ctx: InstanceContext): FastifyPluginAsyncType
         }
         const records = listInstances(view, q.allProjects ? undefined : q.project).filter((r) => !allowed || allowed.has(r.project));
         const rendered = records.map((r) => renderInstance(view, r)).filter((i) => matchFilter(i, q.filter));
-        if (q.recursion === 0) return sync(rendered.map((i) => instanceUrl(i.project, i.name)));
-        if (q.recursion === 1) return sync(rendered);
-        return sync(await Promise.all(rendered.map((i) => full(ctx, view, i))));
+        if (q.recursion === 0) return sync<string[]>(rendered.map((i) => instanceUrl(i.project, i.name)));
+        if (q.recursion === 1) return sync<InstanceT[]>(rendered);
+        return sync<InstanceFullT[]>(await Promise.all(rendered.map((i) => full(ctx, view, i))));
       },
     );
 
