@@ -29,6 +29,8 @@ export interface ExecOutputStore {
   list(project: string, instance: string): Promise<string[]>;
   /** False when absent. */
   delete(project: string, instance: string, file: string): Promise<boolean>;
+  /** Removes every record of an instance (call when the instance is deleted); returns how many. */
+  deleteAll(project: string, instance: string): Promise<number>;
 }
 
 function dir(project: string, instance: string): string {
@@ -58,5 +60,13 @@ export class StateExecOutputStore implements ExecOutputStore {
     const key = dir(project, instance) + file;
     const res = await this.store.txn({ compare: [cmp.exists(key)], success: [{ kind: 'delete', key }], failure: [] });
     return res.succeeded;
+  }
+
+  async deleteAll(project: string, instance: string): Promise<number> {
+    const prefix = dir(project, instance);
+    const { kvs } = (await this.store.read()).range(prefix);
+    if (kvs.length === 0) return 0;
+    await this.store.txn({ compare: [], success: kvs.map((kv) => ({ kind: 'delete' as const, key: kv.key })), failure: [] });
+    return kvs.length;
   }
 }

@@ -3,6 +3,7 @@
 // operation, the LXD websocket protocol (fds, barriers, control, return code), record-output.
 import { strict as assert } from 'node:assert';
 import { StateOperationStore } from '../../../../src/api/adapters/operation-store.js';
+import { StateExecOutputStore } from '../../../../src/api/instance-io/exec-output-store.js';
 import { DEFAULT_EXEC_PATH } from '../../../../src/api/instance-io/exec-env.js';
 import type { Operation } from '../../../../src/api/types/index.js';
 import { closed, ioApp, readStream, type IoApp } from './support.js';
@@ -211,6 +212,10 @@ describe('src/api/routes/instance-io/exec.ts', function () {
       assert.equal((await t.inject({ method: 'GET', url: out })).statusCode, 404);
       assert.equal((await t.inject({ method: 'DELETE', url: out })).statusCode, 404);
       assert.equal((await t.inject({ method: 'GET', url: '/1.0/instances/c1/logs/exec-output/passwd' })).statusCode, 400);
+      // What the instance delete path calls: the instance's remaining records go.
+      const outputs = new StateExecOutputStore(t.db.store);
+      assert.equal(await outputs.deleteAll('default', 'c1'), 1);
+      assert.deepEqual(await outputs.list('default', 'c1'), []);
     });
   });
 });
