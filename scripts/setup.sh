@@ -20,7 +20,8 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 packages=(lxc dnsmasq-base nftables btrfs-progs squashfs-tools busybox-static iproute2 uidmap xz-utils
   attr rsync zstd bzip2 util-linux e2fsprogs
   python3 make g++
-  ca-certificates openssl "${extra[@]}")  # python3 make g++: node-pty builds from source at npm ci
+  lxd lxd-client python3-pylxd
+  ca-certificates openssl "${extra[@]}")  # python3 make g++: node-pty builds from source at npm ci; lxd lxd-client python3-pylxd: compat tests, API/agent benchmarks
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

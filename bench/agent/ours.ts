@@ -31,6 +31,8 @@ export class OursSide implements BenchSide {
   readonly label = 'ours';
 
   private constructor(
+    /** The agent itself (in this process), for instrumentation (timeline.ts). */
+    readonly service: AgentService,
     private readonly client: AgentClient,
     private readonly network: string,
     private readonly fingerprint: string,
@@ -88,7 +90,7 @@ export class OursSide implements BenchSide {
       for (let i = 0; i < tarball.length; i += 256 * 1024) yield { part: pb.ImagePart.IMAGE_PART_METADATA, data: tarball.subarray(i, i + 256 * 1024) };
     }
     await client.importImage(randomUUID(), { format: pb.ImageFormat.IMAGE_FORMAT_UNIFIED, expectedFingerprint: fingerprint }, chunks());
-    return new OursSide(client, net, fingerprint);
+    return new OursSide(service, client, net, fingerprint);
   }
 
   async createStart(name: string, storage: BenchStorage): Promise<void> {

@@ -65,7 +65,9 @@ export function buildApp(deps: ApiDeps, listener: ListenerOptions) {
   // LXD reads every body as JSON whatever its Content-Type (curl -d sends form encoding), and an
   // empty body is "no body" (the route's schema decides whether that is acceptable).
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, text, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, text, done) => {
+    // An unknown path is a 404 whatever its body (lxc pushing a file to a missing route read "Invalid JSON").
+    if (req.is404) return done(null, undefined);
     const s = typeof text === 'string' ? text : text.toString('utf8');
     if (s.trim() === '') return done(null, undefined);
     try {

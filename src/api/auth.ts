@@ -11,7 +11,7 @@
  * - `admin`: trusted and not restricted (server config, certificate management);
  * - `metrics`: trusted callers and `metrics` certificates.
  */
-import { X509Certificate, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode, ShoalError } from '../shared/index.js';
@@ -78,11 +78,9 @@ export class TlsAuthenticator implements Authenticator {
 
   async authenticate(raw: IncomingMessage): Promise<Identity> {
     const address = remoteAddress(raw);
-    const socket = raw.socket as Partial<TLSSocket>;
-    const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
-    if (!peer?.raw) return { ...NOBODY, address };
-    const fingerprint = createHash('sha256').update(peer.raw).digest('hex');
-    const certificate = new X509Certificate(peer.raw).toString();
+    const peer = peerCertificate(raw.socket as Partial<TLSSocket>);
+    if (!peer) return { ...NOBODY, address };
+    const { fingerprint, certificate } = peer;
     const entry = await this.trust.get(fingerprint);
     const presented = { ...NOBODY, address, username: fingerprint, fingerprint, certificate };
     if (!entry) return presented;
@@ -176,6 +174,32 @@ export function notAuthorized(): ShoalError {
 /** The lifecycle-event requestor of an identity. */
 export function requestorOf(identity: Identity): EventLifecycleRequestor {
   return { username: identity.username, protocol: identity.protocol, address: identity.address };
+}
+
+/** A connection's client certificate: its DER (to notice a renegotiated one), fingerprint and PEM. */
+interface PeerCertificate {
+  readonly der: Buffer;
+  readonly fingerprint: string;
+  readonly certificate: string;
+}
+
+const peerCertificates = new WeakMap<object, PeerCertificate>();
+
+/**
+ * The client certificate of a TLS connection, computed once per keep-alive connection: turning
+ * the peer certificate into a JS object (`getPeerCertificate`) and re-encoding it as PEM on every
+ * request was the largest CPU cost of small GETs (bench/api profile). The DER is compared on each
+ * request, so a certificate changed by renegotiation is never mistaken for the cached one.
+ */
+function peerCertificate(socket: Partial<TLSSocket>): PeerCertificate | undefined {
+  const x509 = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+  if (!x509) return undefined;
+  const der = x509.raw;
+  const cached = peerCertificates.get(socket);
+  if (cached?.der.equals(der)) return cached;
+  const peer = { der, fingerprint: createHash('sha256').update(der).digest('hex'), certificate: x509.toString() };
+  peerCertificates.set(socket, peer);
+  return peer;
 }
 
 function remoteAddress(raw: IncomingMessage): string {

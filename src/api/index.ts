@@ -34,4 +34,5 @@ export { PreconditionFailedError, HTTP_STATUS_OF_CODE, errorEnvelope } from './e
 export { parseFilter, matchFilter, type FilterClause } from './filter.js';
 export { commonParams, CommonQuery, type CommonParams } from './query.js';
 export { expiryFrom } from './expiry.js';
+export { raiseWarning, raiseWarningTx, resolveWarnings, resolveWarningsTx, type WarningMatch, type WarningSpec } from './warnings/index.js';
 export * as api from './types/index.js';

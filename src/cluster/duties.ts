@@ -10,7 +10,10 @@
  *   to voter while there are fewer than `cluster.max_voters` voters, otherwise it stays a
  *   standby learner; its record becomes Created with role `database` or `database-standby`.
  *   When a voter is offline and an online standby exists, the standby is promoted and the
- *   offline voter demoted to standby (so the voter count and the quorum size stay put).
+ *   offline voter demoted to standby (so the voter count and the quorum size stay put). With
+ *   fewer voters than `cluster.max_voters` (after a removal or a recovery) a standby is promoted.
+ *   The `database`/`database-standby` roles of the records follow the Raft membership. Among
+ *   standbys, one whose `failure_domain` no online voter is in is preferred.
  * - **Ghost cleanup**: a Pending member whose learner never caught up within `pendingTimeoutMs`
  *   (its joiner died after being admitted) is removed from Raft, the members table and the trust
  *   store, so a failed join leaves nothing behind (LXD pain point: ghost members).
@@ -194,7 +197,11 @@ export class ClusterDuties implements Disposable {
       }
       // Replace an offline voter by an online, caught-up standby.
       const offlineVoter = all.find((m) => m.record.state !== 'Pending' && voters.has(m.record.raft_id) && !online(m) && m.record.raft_id !== this.o.raft.id);
-      const standby = all.find((m) => m.record.state === 'Created' && learners.has(m.record.raft_id) && online(m) && caughtUp(m.record.raft_id));
+      // Failure domains: prefer a standby whose domain no other online voter is in (LXD).
+      const voterDomains = new Set(all.filter((m) => voters.has(m.record.raft_id) && online(m) && m !== offlineVoter).map((m) => m.record.failure_domain));
+      const standby = all
+        .filter((m) => m.record.state === 'Created' && learners.has(m.record.raft_id) && online(m) && caughtUp(m.record.raft_id))
+        .sort((a, b) => Number(voterDomains.has(a.record.failure_domain)) - Number(voterDomains.has(b.record.failure_domain)))[0];
       if (offlineVoter && standby) {
         await this.o.raft.promote(standby.record.raft_id);
         await this.setRoles(standby.record.server_name, ['database']);
@@ -202,6 +209,15 @@ export class ClusterDuties implements Disposable {
         await this.o.raft.addLearner(offlineVoter.record.raft_id, addr); // demotes the voter
         await this.setRoles(offlineVoter.record.server_name, ['database-standby']);
         this.o.log.warn({ peer: offlineVoter.record.server_name, standby: standby.record.server_name }, 'offline voter replaced by a standby');
+      } else {
+        // Fewer voters than wanted (a removal, a recovery): promote an online standby.
+        if (voters.size < maxVoters && standby) {
+          await this.o.raft.promote(standby.record.raft_id);
+          voters.add(standby.record.raft_id);
+          learners.delete(standby.record.raft_id);
+          this.o.log.info({ peer: standby.record.server_name }, 'standby promoted to voter');
+        }
+        await this.syncRaftRoles(all, voters, learners);
       }
       await this.syncLeaderRole(all);
     } catch (err) {
@@ -209,6 +225,27 @@ export class ClusterDuties implements Disposable {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * Makes the `database` / `database-standby` roles say what Raft says (after a quorum-loss
+   * recovery or a forced removal, records can name members that are no longer in Raft).
+   */
+  private async syncRaftRoles(all: readonly Stored<MemberRecord>[], voters: ReadonlySet<number>, learners: ReadonlySet<number>): Promise<void> {
+    const want = (r: MemberRecord): MemberRecord['roles'] => {
+      const db = voters.has(r.raft_id) ? ['database'] : learners.has(r.raft_id) ? ['database-standby'] : [];
+      const keep = r.roles.filter((x) => x !== 'database' && x !== 'database-standby' && (x !== 'database-leader' || db.length > 0));
+      return [...db, ...keep] as MemberRecord['roles'];
+    };
+    const stale = all.filter((m) => m.record.state !== 'Pending' && want(m.record).join() !== m.record.roles.join());
+    if (stale.length === 0) return;
+    await this.o.store.update((tx) => {
+      for (const m of stale) {
+        const cur = tx.get(members, m.record.server_name);
+        if (cur) tx.update(members, { ...cur.record, roles: want(cur.record) });
+      }
+    });
+    this.o.log.info({ members: stale.map((m) => m.record.server_name) }, 'member roles brought in line with the Raft membership');
   }
 
   private async syncLeaderRole(all: readonly Stored<MemberRecord>[]): Promise<void> {

@@ -11,7 +11,7 @@
  *      its certificate as a `server` trust entry;
  *   3. add it to Raft as a learner. The leader's duties (duties.ts) promote it once caught up.
  */
-import { ErrorCode, Reverter, ShoalError, errors, type Clock, type Logger } from '../shared/index.js';
+import { ErrorCode, Reverter, ShoalError, errorMessage, errors, type Clock, type Logger } from '../shared/index.js';
 import type { RaftNode } from '../raft/index.js';
 import {
   MEMBER_NAME,
@@ -28,6 +28,7 @@ import {
   type StateStore,
 } from '../state/index.js';
 import { memberStatus } from './duties.js';
+import { allocateRaftId, removeMember } from './member-removal.js';
 import { newJoinSecret } from './join-token.js';
 import { certificateFingerprint, signCertificateRequest, type KeyPair } from './pki.js';
 
@@ -58,6 +59,10 @@ export interface MembershipOptions {
   readonly caCertPem: string;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Tells a removed member at API URL `url` that it was removed (best effort; the daemon implements it over HTTPS). */
+  readonly notifyRemoved?: (url: string) => Promise<void>;
+  /** Called when the leader tells this member that it was removed from the cluster. */
+  readonly onRemoved?: () => void;
 }
 
 /** Milliseconds of an LXD expiry expression (`3H`, `30M`, `1d`…; units S M H d w m y). INVALID_ARGUMENT otherwise. */
@@ -129,6 +134,8 @@ export class Membership {
     const status = this.o.raft.status();
     const raftAddresses = [...status.members.entries()];
 
+    const inUse = (await this.o.store.view({ stale: true })).list(members).map((m) => m.record.raft_id);
+    const raftId = await allocateRaftId(this.o.store, Math.max(0, ...inUse, ...raftAddresses.map(([id]) => id)));
     const r = new Reverter();
     try {
       const { result } = await this.o.store.update((tx) => {
@@ -141,7 +148,7 @@ export class Membership {
         for (const [, book] of raftAddresses) {
           if (book.endsWith(`@${req.address}`)) throw errors.exists(`Address "${req.address}" is already used by member "${book.slice(0, book.indexOf('@'))}"`);
         }
-        const raftId = Math.max(0, ...all.map((m) => m.record.raft_id), ...raftAddresses.map(([id]) => id)) + 1;
+        if (all.some((m) => m.record.raft_id === raftId)) throw new ShoalError(ErrorCode.Aborted, `Raft id ${raftId} is taken; retry the join`);
         const cfg = tx.get(clusterConfig)?.record.config ?? {};
         const voters = all.filter((m) => m.record.roles.includes('database')).length;
         tx.create(members, {
@@ -185,6 +192,57 @@ export class Membership {
     } finally {
       await r.fail();
     }
+  }
+
+  /** `DELETE /1.0/cluster/members/<name>` on the leader (member-removal.ts). */
+  async removeMember(name: string, force: boolean): Promise<void> {
+    const url = (await this.o.store.view({ stale: true })).get(members, name)?.record.url;
+    await removeMember(this.o, name, force);
+    // A removed member does not always apply its own removal (the leader may stop replicating to it first): tell it.
+    if (url && this.o.notifyRemoved) {
+      await this.o.notifyRemoved(url).catch((err: unknown) => this.o.log.warn({ peer: name, err: errorMessage(err) }, 'could not tell the removed member; wipe it before it rejoins'));
+    }
+  }
+
+  /**
+   * The leader (`requester`, authenticated by its member certificate) says this member was removed:
+   * it resets itself. PERMISSION_DENIED unless the requester is the leader this member knows of.
+   */
+  async removedNotice(requester: string): Promise<void> {
+    const book = this.o.raft.addressOf(this.o.raft.leader) ?? '';
+    if (book.slice(0, book.indexOf('@')) !== requester) throw new ShoalError(ErrorCode.PermissionDenied, `Member "${requester}" is not the leader`);
+    this.o.log.warn({ leader: requester }, 'the leader says this member was removed');
+    this.o.onRemoved?.();
+  }
+
+  /**
+   * The cluster CA key for member `requester` (a member's own certificate authenticated the call):
+   * given to voters (role `database`) only. NOT_FOUND when this member does not hold the key,
+   * PERMISSION_DENIED when the requester is not a voter.
+   */
+  async caKeyFor(requester: string): Promise<string> {
+    const ca = this.o.ca();
+    if (!ca) throw errors.notFound('This member does not hold the cluster CA key');
+    const rec = (await this.o.store.view({ stale: true })).get(members, requester)?.record;
+    if (!rec || !rec.roles.includes('database')) throw new ShoalError(ErrorCode.PermissionDenied, `Member "${requester}" is not a database voter`);
+    return ca.keyPem;
+  }
+
+  /** The member this one can hand the leadership to (an online voter, not itself), or undefined. */
+  async successor(): Promise<{ name: string; raftId: number } | undefined> {
+    const view = await this.o.store.view({ stale: true });
+    const cfg = view.get(clusterConfig)?.record.config ?? {};
+    const threshold = configNumber('server', cfg, 'cluster.offline_threshold');
+    const voters = new Set(this.o.raft.status().confState.voters);
+    const m = view
+      .list(members)
+      .find((x) => x.record.raft_id !== this.o.raft.id && voters.has(x.record.raft_id) && memberStatus(x.record, this.o.clock.now(), threshold).status === 'Online');
+    return m ? { name: m.record.server_name, raftId: m.record.raft_id } : undefined;
+  }
+
+  /** Moves the Raft leadership to member `raftId` (resolves once it leads). */
+  async handOff(raftId: number): Promise<void> {
+    await this.o.raft.transferLeadership(raftId);
   }
 
   /** Removes a member's record, group membership and trust entry. */

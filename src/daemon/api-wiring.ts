@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
-import type { ApiDeps, LeaderState, MemberAddress } from '../api/index.js';
+import type { ApiDeps, EventRelay, LeaderState, MemberAddress } from '../api/index.js';
 import { Forwarder, createApiDeps } from '../api/index.js';
 import type { api } from '../api/index.js';
 import { certificateFingerprint } from '../cluster/index.js';
@@ -51,6 +51,11 @@ export class MemberCache implements Disposable {
     return this.byName.get(name);
   }
 
+  /** Every member's API address. */
+  all(): readonly MemberAddress[] {
+    return [...this.byName.values()];
+  }
+
   byRaft(id: number): MemberAddress | undefined {
     return this.byRaftId.get(id);
   }
@@ -70,6 +75,8 @@ export interface DaemonApiOptions {
   readonly log: Logger;
   readonly cluster: ApiDeps['cluster'];
   readonly agents: NonNullable<ApiDeps['agents']>;
+  /** Carries this member's events to the other members. */
+  readonly relay?: EventRelay;
 }
 
 /** Builds the ApiDeps of a clustered member over the api branch's `createApiDeps`. `close()` the operations/events/forwarder on stop. */
@@ -78,6 +85,7 @@ export function createDaemonApiDeps(o: DaemonApiOptions): ApiDeps & { readonly f
   const forwarder = new Forwarder(o.tls, memberName, o.log.child({ component: 'forward' }));
   const fingerprint = certificateFingerprint(o.tls.certPem);
   const env = environmentBase(o.identity, o.tls.certPem, fingerprint);
+  const leaderless = leaderlessReason(o.raft);
   const deps = createApiDeps({
     store: o.store,
     log: o.log,
@@ -87,7 +95,7 @@ export function createDaemonApiDeps(o: DaemonApiOptions): ApiDeps & { readonly f
       state: (): LeaderState => {
         const leader = o.raft.leader;
         if (leader === o.raft.id) return { role: 'leader' };
-        if (leader === 0) return { role: 'unknown', reason: 'election in progress or quorum lost' };
+        if (leader === 0) return { role: 'unknown', reason: leaderless() };
         const addr = o.memberCache.byRaft(leader);
         return addr ? { role: 'follower', leader: addr } : { role: 'unknown', reason: `leader ${leader} has no known API address yet` };
       },
@@ -95,8 +103,33 @@ export function createDaemonApiDeps(o: DaemonApiOptions): ApiDeps & { readonly f
     members: { lookup: (name) => o.memberCache.lookup(name) },
     agents: o.agents,
     forwarder,
+    ...(o.relay ? { relay: o.relay } : {}),
   });
   return { ...deps, forwarder, ...(o.cluster ? { cluster: o.cluster } : {}) };
+}
+
+/** Grace before a missing leader is reported as a quorum loss: a few election timeouts. */
+const QUORUM_LOST_AFTER_MS = 5000;
+
+/**
+ * Why there is no leader, for the 503 answer: an election for the first seconds, then quorum loss
+ * with what to do about it (LXD users otherwise see requests hang).
+ */
+function leaderlessReason(raft: RaftNode<KvApplyResult>): () => string {
+  let since = raft.leader === 0 ? systemClock.now() : 0;
+  raft.onLeaderChange((c) => {
+    if (c.leader === 0) since ||= systemClock.now();
+    else since = 0;
+  }); // lives as long as the node
+  return () => {
+    const ms = since === 0 ? 0 : systemClock.now() - since;
+    if (ms < QUORUM_LOST_AFTER_MS) return 'election in progress';
+    const voters = raft.status().confState.voters.length;
+    return (
+      `quorum lost: no leader for ${Math.round(ms / 1000)}s; a majority (${Math.floor(voters / 2) + 1} of ${voters}) of the database members must be up. ` +
+      'Writes are refused until then; if the lost members will not come back, run `shoald cluster recover` on a surviving database member'
+    );
+  };
 }
 
 function environmentBase(id: MemberIdentity, certPem: string, fingerprint: string): Omit<api.ServerEnvironment, 'project'> {

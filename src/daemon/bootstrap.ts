@@ -79,7 +79,7 @@ export function memberSans(name: string, ...addresses: string[]): { dnsNames: st
 }
 
 /** Runs the bootstrap; returns the running member. */
-export async function bootstrapMember(paths: ShoalPaths, req: Bootstrap, startOpts: { log: Logger; control: Parameters<typeof startMember>[0]['control'] }): Promise<Member> {
+export async function bootstrapMember(paths: ShoalPaths, req: Bootstrap, startOpts: { log: Logger; control: Parameters<typeof startMember>[0]['control']; onRemoved?: () => void }): Promise<Member> {
   checkBootstrap(req);
   const log = startOpts.log;
   const now = systemClock.now();
@@ -100,7 +100,7 @@ export async function bootstrapMember(paths: ShoalPaths, req: Bootstrap, startOp
     r.add('agent state', async () => {
       for (const d of [ap.agentDb, ap.images]) await rm(d, { recursive: true, force: true });
     });
-    const member = await startMember({ paths, identity, log, control: startOpts.control, bootstrap: true });
+    const member = await startMember({ paths, identity, log, control: startOpts.control, bootstrap: true, ...(startOpts.onRemoved ? { onRemoved: startOpts.onRemoved } : {}) });
     r.add('member', () => member.stop());
     await waitLeader(member, 10_000);
 

@@ -5,6 +5,7 @@
  * service `shoald init`, `shoald waitready` and `shoald cluster recover` use:
  *   Status  → { initialized, ready, member?, leader? }
  *   Init    → bootstrap or join (InitRequest) and answer once this member is serving
+ *   Recover → quorum-loss recovery (RecoverRequest): this member becomes the sole voter
  * Errors cross as gRPC statuses through toGrpcStatus/fromGrpcError (ShoalError codes kept).
  */
 import { chmodSync, existsSync, rmSync } from 'node:fs';
@@ -35,6 +36,20 @@ export interface StatusResponse {
   readonly leader?: number;
 }
 
+/** `shoald cluster recover` options. */
+export interface RecoverRequest {
+  /** Recover even though this member sees a leader (the cluster looks healthy). */
+  readonly force?: boolean;
+}
+
+/** What `shoald cluster recover` did. */
+export interface RecoverResponse {
+  readonly member: string;
+  readonly raftId: number;
+  /** Raft members taken out of the configuration (`name@host:port`, or `raft id N` when unknown). */
+  readonly removed: readonly string[];
+}
+
 export interface InitResponse {
   readonly member: string;
   readonly raftId: number;
@@ -57,12 +72,13 @@ function unaryDef(name: string): grpc.MethodDefinition<unknown, unknown> {
   };
 }
 
-const DaemonControlService = { status: unaryDef('Status'), init: unaryDef('Init') } as const;
+const DaemonControlService = { status: unaryDef('Status'), init: unaryDef('Init'), recover: unaryDef('Recover') } as const;
 
 /** What the daemon does for each control call. */
 export interface DaemonControlHandlers {
   status(): StatusResponse;
   init(req: InitRequest): Promise<InitResponse>;
+  recover(req: RecoverRequest): Promise<RecoverResponse>;
 }
 
 /** Starts the control server (DaemonControl now; StateService is added later with `addService`). */
@@ -76,6 +92,15 @@ export async function startControlServer(socket: string, handlers: DaemonControl
         (res) => cb(null, res),
         (err: unknown) => {
           log.error({ err }, 'init failed');
+          cb(toGrpcStatus(err));
+        },
+      );
+    },
+    recover: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      handlers.recover(call.request as RecoverRequest).then(
+        (res) => cb(null, res),
+        (err: unknown) => {
+          log.error({ err }, 'recover failed');
           cb(toGrpcStatus(err));
         },
       );

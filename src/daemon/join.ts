@@ -19,6 +19,7 @@ import { ErrorCode, Reverter, ShoalError, errorMessage, systemClock, type Logger
 import { members } from '../state/index.js';
 import { checkName } from './bootstrap.js';
 import type { InitRequest } from './control.js';
+import { createClusterResourcesHere } from './join-resources.js';
 import { startMember, type Member } from './member.js';
 import { ensureStateDir, splitHostPort, writeIdentity, writePem, type MemberIdentity, type ShoalPaths } from './paths.js';
 
@@ -35,7 +36,7 @@ export interface AcceptResponse {
   readonly members: Readonly<Record<string, string>>;
 }
 
-export async function joinCluster(paths: ShoalPaths, req: Join, o: { log: Logger; control: Parameters<typeof startMember>[0]['control'] }): Promise<Member> {
+export async function joinCluster(paths: ShoalPaths, req: Join, o: { log: Logger; control: Parameters<typeof startMember>[0]['control']; onRemoved?: () => void }): Promise<Member> {
   checkName(req.name);
   splitHostPort(req.address, '--address');
   splitHostPort(req.apiAddress, '--api-address');
@@ -76,10 +77,11 @@ export async function joinCluster(paths: ShoalPaths, req: Join, o: { log: Logger
     r.add('agent state', async () => {
       for (const d of [ap.agentDb, ap.images]) await rm(d, { recursive: true, force: true });
     });
-    const member = await startMember({ paths, identity, log: o.log, control: o.control, peers });
+    const member = await startMember({ paths, identity, log: o.log, control: o.control, peers, ...(o.onRemoved ? { onRemoved: o.onRemoved } : {}) });
     r.add('member', () => member.stop());
     await waitAdmitted(member, 60_000);
     await member.memberCache.refresh(); // forward to the leader at once, not after the next refresh
+    await createClusterResourcesHere(member, r, o.log);
     await writeIdentity(paths, identity);
     r.success();
     o.log.info({ member: req.name, raftId: res.raft_id }, 'joined the cluster');

@@ -5,9 +5,10 @@
  * cleanly on SIGTERM/SIGINT. Exit codes: 0 clean stop (or removed from the cluster), 1 runtime
  * failure, 2 bad flags, 3 the stored data is corrupt (DATA_LOSS: refuses to start).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { ClassicLevel } from 'classic-level';
 import { pino } from 'pino';
@@ -23,13 +24,15 @@ import {
   type TlsMaterial,
 } from '../raft/index.js';
 import { ErrorCode, createLogger, isShoalError, seededRng, systemClock, type Logger } from '../shared/index.js';
-import { LevelKvStateMachine, createKvService, type KvApplyResult } from '../state/index.js';
+import { LevelKvStateMachine, createKvService, type KvApplyResult, type StateStore } from '../state/index.js';
 import { KV_MEMBER_USAGE, parseKvMemberArgs, type KvMemberConfig } from './kv-member-config.js';
 import { startStateRuntime } from './state-runtime.js';
 
 /** A running member; `stop()` shuts it down (idempotent). */
 export interface KvMember {
   readonly raft: RaftNode<KvApplyResult>;
+  /** The cluster database over this member's Raft node (bench/state runs transactions on it in-process). */
+  readonly store: StateStore;
   readonly port: number;
   stop(): Promise<void>;
 }
@@ -122,7 +125,7 @@ export async function startKvMember(cfg: KvMemberConfig, log: Logger): Promise<K
       await db.close();
       log.info({}, 'member stopped');
     })());
-  return { raft, port, stop };
+  return { raft, store: state.store, port, stop };
 }
 
 /**
@@ -183,4 +186,5 @@ async function main(): Promise<void> {
   });
 }
 
-await main();
+// Run as a program (node kv-member.js …); importing the module only gives startKvMember.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();

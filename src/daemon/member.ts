@@ -31,10 +31,14 @@ import {
   type TlsMaterial,
 } from '../raft/index.js';
 import { ClusterDuties, Membership } from '../cluster/index.js';
+import { startInstanceStatus } from '../cluster/instance-status.js';
 import { seededRng, systemClock, type Logger } from '../shared/index.js';
 import { LevelKvStateMachine, type KvApplyResult, type StateStore } from '../state/index.js';
 import { MemberCache, createDaemonApiDeps } from './api-wiring.js';
+import { CaKeySync } from './ca-key-sync.js';
 import { MemberAgents } from './member-agents.js';
+import { MemberEventRelay } from './event-relay.js';
+import { MemberHttps } from './member-https.js';
 import { splitHostPort, type MemberIdentity, type ShoalPaths } from './paths.js';
 import { startStateRuntime } from './state-runtime.js';
 
@@ -49,6 +53,8 @@ export interface MemberOptions {
   /** Peers known up front (`name@host:port` by raft id), for a joiner before it sees the log. */
   readonly peers?: ReadonlyMap<number, string>;
   readonly tickMs?: number;
+  /** This member was removed from the cluster (it applied its removal, or the leader said so). */
+  readonly onRemoved?: () => void;
 }
 
 /** A running member. */
@@ -146,6 +152,7 @@ export async function startMember(o: MemberOptions): Promise<Member> {
       listen: identity.apiAddress,
       logger: log,
       control: o.control,
+      forwardToLeader: true,
     });
     stack.push({ what: 'state runtime', fn: () => state.stop() });
     await new Promise<number>((resolve, reject) =>
@@ -172,7 +179,21 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     stack.push({ what: 'member cache', fn: () => memberCache.dispose() });
     await memberCache.refresh();
     const pem = { certPem: tls.certPem.toString('utf8'), keyPem: tls.keyPem.toString('utf8'), caPem: tls.caPem.toString('utf8') };
+    const memberHttps = new MemberHttps(pem);
+    stack.push({ what: 'member https', fn: () => memberHttps.close() });
+    const relay = new MemberEventRelay({
+      https: memberHttps,
+      peers: () => memberCache.all().filter((a) => a.name !== identity.name).map((a) => `https://${a.address}`),
+      log: log.child({ component: 'event-relay' }),
+    });
+    stack.push({ what: 'event relay', fn: () => relay.dispose() });
+    if (o.onRemoved) {
+      const sub = raft.onRemoved(o.onRemoved);
+      stack.push({ what: 'removal listener', fn: () => sub.dispose() });
+    }
     const membership = new Membership({
+      notifyRemoved: (url) => memberHttps.call('POST', `${url}/internal/cluster/removed`).then(() => undefined),
+      ...(o.onRemoved ? { onRemoved: o.onRemoved } : {}),
       raft,
       store: state.store,
       caCertPem: pem.caPem,
@@ -180,7 +201,7 @@ export async function startMember(o: MemberOptions): Promise<Member> {
       clock: systemClock,
       log: log.child({ component: 'membership' }),
     });
-    const deps = createDaemonApiDeps({ identity, raft, store: state.store, memberCache, tls: pem, log, cluster: membership, agents });
+    const deps = createDaemonApiDeps({ identity, raft, store: state.store, memberCache, tls: pem, log, cluster: membership, agents, relay });
     stack.push({ what: 'api operations', fn: () => deps.operations.close() });
     stack.push({ what: 'api events', fn: () => deps.events.close() });
     stack.push({ what: 'api forwarder', fn: () => deps.forwarder.close() });
@@ -196,6 +217,9 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     const duties = new ClusterDuties({ raft, store: state.store, probe: agents, clock: systemClock, log: log.child({ component: 'cluster' }) });
     duties.start();
     stack.push({ what: 'cluster duties', fn: () => duties.dispose() });
+    stack.push({ what: 'instance status', fn: startInstanceStatus({ member: identity.name, raft, store: state.store, agent, tls, clock: systemClock, log }) });
+    const caKeySync = new CaKeySync({ paths, store: state.store, memberName: identity.name, tls: pem, log: log.child({ component: 'ca-key' }) });
+    stack.push({ what: 'CA key sync', fn: () => caKeySync.dispose() });
     log.info({ member: identity.name, raftId: identity.raftId, address: identity.address, apiAddress: identity.apiAddress }, 'member started');
 
     let stopping: Promise<void> | undefined;

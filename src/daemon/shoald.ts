@@ -8,6 +8,8 @@
  *   shoald init --auto --name NAME --address HOST:PORT [--api-address HOST:PORT]
  *               [--storage-backend dir|btrfs] [--network-bridge NAME|none] [--network-ipv4 CIDR|auto]
  *   shoald init --join TOKEN --name NAME --address HOST:PORT [--api-address HOST:PORT]
+ *   shoald cluster recover [--force]   quorum-loss recovery: this member becomes the sole voter
+ *                                       (online through the daemon, or offline when none runs)
  *   shoald db dump [PREFIX] [--stale]   every key (under PREFIX) with its record, as a JSON array
  *   shoald db get KEY [--stale]         one key, as a JSON object (exit 1 when absent)
  *
@@ -23,9 +25,10 @@ import type { LevelWithSilent } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCode, createLogger, errorMessage, fromGrpcError, isShoalError, ShoalError } from '../shared/index.js';
 import { checkBootstrap } from './bootstrap.js';
-import { callControl, type InitRequest, type InitResponse, type StatusResponse } from './control.js';
+import { callControl, type InitRequest, type InitResponse, type RecoverResponse, type StatusResponse } from './control.js';
 import { runDaemon, type Daemon } from './daemon.js';
-import { shoalDirFromEnv, shoalPaths, splitHostPort } from './paths.js';
+import { isInitialized, readIdentity, shoalDirFromEnv, shoalPaths, splitHostPort } from './paths.js';
+import { recoverDatabase } from './recover.js';
 import { controlSocketPath } from './state-runtime.js';
 
 const USAGE = `Usage: shoald [--log-level LEVEL]
@@ -33,6 +36,7 @@ const USAGE = `Usage: shoald [--log-level LEVEL]
        shoald init --auto --name NAME --address HOST:PORT [--api-address HOST:PORT]
                    [--storage-backend dir|btrfs] [--network-bridge NAME|none] [--network-ipv4 CIDR|auto]
        shoald init --join TOKEN --name NAME --address HOST:PORT [--api-address HOST:PORT]
+       shoald cluster recover [--force]
        shoald db dump [PREFIX] [--stale]
        shoald db get KEY [--stale]
 Environment: SHOAL_DIR (default /var/lib/shoal) selects the member.`;
@@ -67,6 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (verb0 === undefined || verb0.startsWith('--')) return runForeground(argv);
   if (verb0 === 'init') return init(argv.slice(1));
   if (verb0 === 'waitready') return waitready(argv.slice(1));
+  if (verb0 === 'cluster') return cluster(argv.slice(1));
   if (verb0 === '-h' || verb0 === '--help' || verb0 === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -222,6 +227,37 @@ async function preseedRequest(): Promise<InitRequest> {
     'network-bridge': str('network_bridge'),
     'network-ipv4': str('network_ipv4'),
   });
+}
+
+/**
+ * `shoald cluster recover [--force]`: through the running daemon (it stops its member, rewrites
+ * the Raft membership and starts again), or directly on the state dir when no daemon runs.
+ */
+async function cluster(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { force: { type: 'boolean', default: false } } });
+  if (positionals.length !== 1 || positionals[0] !== 'recover') throw new UsageError(`Unknown command "cluster ${positionals.join(' ')}"`);
+  const paths = shoalPaths(shoalDirFromEnv());
+  let online = true;
+  try {
+    await callControl<StatusResponse>(paths.controlSocket, 'status', {}, 5000);
+  } catch (err) {
+    if (!isShoalError(err, ErrorCode.Unavailable)) throw err;
+    online = false; // no daemon answers: recover the state dir offline
+  }
+  let res: RecoverResponse;
+  if (online) {
+    res = await callControl<RecoverResponse>(paths.controlSocket, 'recover', { force: values.force ?? false }, 120_000);
+  } else {
+    if (!isInitialized(paths)) throw new ShoalError(ErrorCode.FailedPrecondition, `No initialized member in ${paths.dir}`);
+    const id = await readIdentity(paths);
+    const r = await recoverDatabase(paths.db, id.raftId);
+    res = { member: id.name, raftId: id.raftId, removed: r.removed.map((x) => x.address || `raft id ${x.id}`) };
+  }
+  process.stdout.write(
+    `Member "${res.member}" is now the only voter of the cluster (removed from Raft: ${res.removed.join(', ') || 'none'}).\n` +
+      'Remove the lost members with `shoal cluster remove --force NAME`; they rejoin with new tokens from wiped state dirs.\n',
+  );
+  return 0;
 }
 
 /** `shoald waitready`: polls the daemon until it is ready. */

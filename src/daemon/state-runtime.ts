@@ -14,7 +14,8 @@ import * as grpc from '@grpc/grpc-js';
 import { StateServiceClient, StateServiceService, type AdvertiseMemberRequest } from '../../proto/gen/shoal/state/v1/state.js';
 import type { RaftNode, TlsMaterial } from '../raft/index.js';
 import { fromGrpcError, systemClock, type Disposable, type Logger } from '../shared/index.js';
-import { advertiseMember, createStateService, SchemaUpgrader, StateStore, type KvApplyResult, type LevelKvStateMachine } from '../state/index.js';
+import { advertiseMember, createStateService, SchemaUpgrader, StateStore, type KvApplyResult, type LevelKvStateMachine, type Txn } from '../state/index.js';
+import { LeaderTxnForwarder } from './leader-txn.js';
 
 export interface StateRuntimeOptions {
   readonly raft: RaftNode<KvApplyResult>;
@@ -29,6 +30,8 @@ export interface StateRuntimeOptions {
   readonly listen: string;
   readonly schemaMax?: number | undefined;
   readonly logger: Logger;
+  /** Followers' `store.update()`/`txn()` commit on the leader (shoald); off: they fail with NOT_LEADER (kv-member). */
+  readonly forwardToLeader?: boolean;
   /**
    * A control server already serving on the control socket (shoald's, with DaemonControl):
    * StateService is added to it instead of binding a new one. Absent: one is created.
@@ -50,7 +53,13 @@ export function controlSocketPath(dataDir: string): string {
 
 export async function startStateRuntime(o: StateRuntimeOptions): Promise<StateRuntime> {
   const log = o.logger.child({ component: 'state' });
-  const store = new StateStore({ sm: o.sm, raft: o.raft, ...(o.schemaMax !== undefined ? { schemaMax: o.schemaMax } : {}) });
+  const forwarder = o.forwardToLeader ? new LeaderTxnForwarder({ leaderAddress: () => o.raft.status().leaderAddress }, o.tls) : undefined;
+  const store = new StateStore({
+    sm: o.sm,
+    raft: o.raft,
+    ...(o.schemaMax !== undefined ? { schemaMax: o.schemaMax } : {}),
+    ...(forwarder ? { forward: (txn: Txn, signal?: AbortSignal) => forwarder.txn(txn, signal) } : {}),
+  });
   const service = createStateService({ store, member: o.raft, logger: log, now: () => systemClock.now() });
   o.server.addService(StateServiceService, service);
 
@@ -87,6 +96,7 @@ export async function startStateRuntime(o: StateRuntimeOptions): Promise<StateRu
     stop: async () => {
       advertiser.dispose();
       upgrader.dispose();
+      forwarder?.close();
       if (shared) {
         shared.removeService(StateServiceService);
       } else if (control) {

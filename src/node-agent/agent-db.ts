@@ -19,11 +19,40 @@ export interface KvTable<V> {
   del(key: string, options?: { readonly sync?: boolean }): Promise<void>;
   batch(ops: Array<KvBatchOp<V>>, options?: { readonly sync?: boolean }): Promise<void>;
   iterator(): AsyncIterable<[string, V]>;
-  values(): AsyncIterable<V>;
+  /** Iterable one by one, or read whole with `all()` (one native call). */
+  values(): AsyncIterable<V> & { all(): Promise<V[]> };
 }
+
+/** One put or delete of a batch across tables ({@link AgentDb.batch}); made by {@link putOp}/{@link delOp}. */
+export interface DbOp {
+  readonly type: 'put' | 'del';
+  readonly table: KvTable<unknown>;
+  readonly key: string;
+  readonly value?: unknown;
+}
+
+/** A put of `value` at `key` in `table`, for {@link AgentDb.batch}. */
+export function putOp<V>(table: KvTable<V>, key: string, value: V): DbOp {
+  return { type: 'put', table: table as KvTable<unknown>, key, value };
+}
+
+/** A delete of `key` in `table`, for {@link AgentDb.batch}. */
+export function delOp<V>(table: KvTable<V>, key: string): DbOp {
+  return { type: 'del', table: table as KvTable<unknown>, key };
+}
+
+/** Writes several tables' changes atomically (one LevelDB batch; with `sync`, one fsync). */
+export type DbBatch = (ops: readonly DbOp[], options?: { readonly sync?: boolean }) => Promise<void>;
 
 /** The opened database and its tables. */
 export interface AgentDb extends AsyncDisposable {
+  /** Tables of this DB only. */
+  readonly batch: DbBatch;
+  /**
+   * Changes whenever a write to `pools`, `networks` or `volumes` starts or ends (through any
+   * method), so a cache of them filled under version v is current while the version is still v.
+   */
+  resourcesVersion(): number;
   readonly ops: KvTable<OperationRecord>;
   readonly opsByTime: KvTable<string>;
   readonly pools: KvTable<PoolRecord>;
@@ -47,20 +76,59 @@ export async function openAgentDb(path: string): Promise<AgentDb> {
   }
   const table = <V>(name: string): KvTable<V> =>
     db.sublevel<string, V>(name, { valueEncoding: 'json' }) as unknown as KvTable<V>;
+  type Sublevel = ReturnType<typeof db.sublevel<string, unknown>>;
+  let version = 0;
+  const watched = new Set<KvTable<unknown>>();
+  const watch = <V>(t: KvTable<V>): KvTable<V> => {
+    const target = t as unknown as Record<'put' | 'del' | 'batch', (...args: unknown[]) => Promise<void>>;
+    for (const m of ['put', 'del', 'batch'] as const) {
+      const orig = target[m].bind(t);
+      target[m] = async (...args: unknown[]): Promise<void> => {
+        version++;
+        try {
+          await orig(...args);
+        } finally {
+          version++;
+        }
+      };
+    }
+    watched.add(t as KvTable<unknown>);
+    return t;
+  };
+  const batch: DbBatch = async (ops, options = {}) => {
+    if (ops.length === 0) return;
+    const touches = ops.some((o) => watched.has(o.table));
+    if (touches) version++;
+    try {
+      await write(ops, options);
+    } finally {
+      if (touches) version++;
+    }
+  };
+  const write: DbBatch = async (ops, options = {}) => {
+    await db.batch(
+      ops.map((o) =>
+        o.type === 'put'
+          ? { type: 'put' as const, sublevel: o.table as unknown as Sublevel, key: o.key, value: o.value }
+          : { type: 'del' as const, sublevel: o.table as unknown as Sublevel, key: o.key },
+      ),
+      { sync: options.sync ?? false },
+    );
+  };
   return {
+    batch,
+    resourcesVersion: () => version,
     ops: table<OperationRecord>('ops'),
     opsByTime: table<string>('ops-by-time'),
-    pools: table<PoolRecord>('pools'),
-    networks: table<NetworkRecord>('networks'),
+    pools: watch(table<PoolRecord>('pools')),
+    networks: watch(table<NetworkRecord>('networks')),
     instances: table<InstanceRecord>('instances'),
-    volumes: table<VolumeRecord>('volumes'),
+    volumes: watch(table<VolumeRecord>('volumes')),
     close: () => db.close(),
   };
 }
 
 /** All values of a table. */
-export async function allValues<V>(table: KvTable<V>): Promise<V[]> {
-  const out: V[] = [];
-  for await (const v of table.values()) out.push(v);
-  return out;
+export function allValues<V>(table: KvTable<V>): Promise<V[]> {
+  return table.values().all();
 }

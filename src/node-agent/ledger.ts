@@ -8,12 +8,19 @@
  *   is written so that this is safe: drivers are idempotent and a failure reverted everything.
  * - Same id, different request (or method): INVALID_ARGUMENT.
  *
- * State transitions are written with `sync: true`. Finished records expire after `maxAgeMs` or
- * beyond `maxEntries` (oldest first); running records never expire.
+ * State transitions are written with `sync: true`, each as one batch: the `running` record before
+ * the work changes anything, the outcome (with its expiry index entry) before the caller hears of
+ * it. Work may join its own local-state writes to those batches through the
+ * {@link OperationJournal} it is given, so that one operation costs two synced writes: with
+ * `runJournaled` the `running` record goes with the work's first journal write (its intent
+ * record, e.g. an instance `creating`), and `onSuccess` writes go with the success record (e.g.
+ * the instance `created`). A crash leaves either both or neither of each batch.
+ * Finished records expire after `maxAgeMs` or beyond `maxEntries` (oldest first); running records
+ * never expire.
  */
 import { createHash } from 'node:crypto';
 import { ErrorCode, ShoalError, errorMessage, type Clock, type Logger } from '../shared/index.js';
-import type { KvTable } from './agent-db.js';
+import { delOp, putOp, type DbBatch, type DbOp, type KvTable } from './agent-db.js';
 
 /** A JSON value (results and requests are stored as JSON). */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [k: string]: JsonValue };
@@ -48,6 +55,19 @@ export interface LedgerStores {
   readonly ops: KvTable<OperationRecord>;
   /** `<finishedAt, 15 digits>!<id>` → id: finished records by age, for expiry. */
   readonly byTime: KvTable<string>;
+  /** Atomic writes across the ledger's and the work's tables (same DB). */
+  readonly batch: DbBatch;
+}
+
+/** What work run by the ledger may add to its operation's synced writes. */
+export interface OperationJournal {
+  /**
+   * Writes `ops` in one synced batch, together with the operation's `running` record when it is
+   * not written yet (`runJournaled`: the work calls this before it changes anything on the host).
+   */
+  write(ops: readonly DbOp[]): Promise<void>;
+  /** Adds `ops` to the synced batch that records the operation's success; dropped on failure. */
+  onSuccess(ops: readonly DbOp[]): void;
 }
 
 /** Expiry limits of {@link OperationLedger}. */
@@ -92,13 +112,40 @@ export class OperationLedger {
   /**
    * Runs `work` once per operation id (see the module comment). `encode` turns the result into
    * the JSON stored for replays (default: the result itself, which must then be plain JSON).
+   * The `running` record is written (synced) before `work` starts.
    */
   run<T>(
     opId: string,
     method: string,
     request: JsonValue,
-    work: () => Promise<T>,
+    work: (journal: OperationJournal) => Promise<T>,
     encode: (result: T) => JsonValue = (r) => r as JsonValue,
+  ): Promise<T> {
+    return this.start(opId, method, request, work, encode, false);
+  }
+
+  /**
+   * As `run`, but the `running` record is written with the work's first `journal.write` (or with
+   * the outcome when the work writes nothing): the work must call `journal.write` before it
+   * changes anything on the host, so that a crash after that point finds the record.
+   */
+  runJournaled<T>(
+    opId: string,
+    method: string,
+    request: JsonValue,
+    work: (journal: OperationJournal) => Promise<T>,
+    encode: (result: T) => JsonValue = (r) => r as JsonValue,
+  ): Promise<T> {
+    return this.start(opId, method, request, work, encode, true);
+  }
+
+  private start<T>(
+    opId: string,
+    method: string,
+    request: JsonValue,
+    work: (journal: OperationJournal) => Promise<T>,
+    encode: (result: T) => JsonValue,
+    deferRunning: boolean,
   ): Promise<T> {
     if (!opId) return Promise.reject(new ShoalError(ErrorCode.InvalidArgument, `Missing operation id for ${method}`));
     const hash = requestHash(method, request);
@@ -108,7 +155,7 @@ export class OperationLedger {
       return running.done as Promise<T>;
     }
     // Registered synchronously so that a concurrent repeat joins this run.
-    const done = this.execute(opId, method, request, hash, work, encode);
+    const done = this.execute(opId, method, request, hash, work, encode, deferRunning);
     this.inflight.set(opId, { hash, done });
     const forget = (): void => void this.inflight.delete(opId);
     done.then(forget, forget);
@@ -164,8 +211,9 @@ export class OperationLedger {
     method: string,
     request: JsonValue,
     hash: string,
-    work: () => Promise<T>,
+    work: (journal: OperationJournal) => Promise<T>,
     encode: (result: T) => JsonValue,
+    deferRunning: boolean,
   ): Promise<T> {
     const prev = await this.stores.ops.get(opId);
     if (prev && prev.requestHash !== hash) throw mismatch(opId, method);
@@ -183,35 +231,57 @@ export class OperationLedger {
       attempts: (prev?.attempts ?? 0) + 1,
       startedAt: this.clock.now(),
     };
-    if (prev?.finishedAt !== undefined) await this.stores.byTime.del(timeKey(prev.finishedAt, opId));
-    await this.stores.ops.put(opId, rec, SYNC);
+    // Writing `running` also drops the previous attempt's expiry entry.
+    let runningOps: DbOp[] | null = [
+      ...(prev?.finishedAt !== undefined ? [delOp(this.stores.byTime, timeKey(prev.finishedAt, opId))] : []),
+      putOp(this.stores.ops, opId, rec),
+    ];
+    const takeRunning = (): DbOp[] => {
+      const ops = runningOps ?? [];
+      runningOps = null;
+      return ops;
+    };
+    if (!deferRunning) await this.stores.batch(takeRunning(), SYNC);
+    const onSuccess: DbOp[] = [];
+    const journal: OperationJournal = {
+      write: (ops) => this.stores.batch([...takeRunning(), ...ops], SYNC),
+      onSuccess: (ops) => void onSuccess.push(...ops),
+    };
     let result: T;
     try {
-      result = await work();
+      result = await work(journal);
     } catch (err) {
       const e = err instanceof ShoalError ? err : undefined;
-      await this.finish(rec, {
-        state: 'failed',
-        error: {
-          code: e?.code ?? ErrorCode.Internal,
-          message: errorMessage(err),
-          retryable: e?.retryable ?? false,
+      await this.finish(
+        rec,
+        {
+          state: 'failed',
+          error: {
+            code: e?.code ?? ErrorCode.Internal,
+            message: errorMessage(err),
+            retryable: e?.retryable ?? false,
+          },
         },
-      });
+        takeRunning().filter((o) => o.type === 'del'),
+      );
       throw err;
     }
-    await this.finish(rec, { state: 'succeeded', result: encode(result) });
+    await this.finish(rec, { state: 'succeeded', result: encode(result) }, [...takeRunning().filter((o) => o.type === 'del'), ...onSuccess]);
     return result;
   }
 
+  /** Records the outcome, its expiry entry and `extra` in one synced batch. */
   private async finish(
     rec: OperationRecord,
     outcome: { state: 'succeeded'; result: JsonValue } | { state: 'failed'; error: OperationError },
+    extra: readonly DbOp[] = [],
   ): Promise<void> {
     const finishedAt = this.clock.now();
     const done: OperationRecord = { ...rec, ...outcome, finishedAt };
-    await this.stores.ops.put(rec.id, done, SYNC);
-    await this.stores.byTime.put(timeKey(finishedAt, rec.id), rec.id);
+    await this.stores.batch(
+      [...extra, putOp(this.stores.ops, rec.id, done), putOp(this.stores.byTime, timeKey(finishedAt, rec.id), rec.id)],
+      SYNC,
+    );
     if (++this.finishedSincePrune >= PRUNE_EVERY) {
       this.finishedSincePrune = 0;
       await this.prune();

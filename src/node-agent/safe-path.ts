@@ -28,15 +28,20 @@ function escape(path: string): ShoalError {
  * path under `root`. Missing components are allowed (the result names where they would be).
  */
 export async function resolveInRoot(root: string, path: string, options: ResolveOptions = {}): Promise<string> {
-  return join(root, ...(await resolveParts(root, path, options)));
+  return join(root, ...(await resolveParts(root, path, options)).parts);
 }
 
-async function resolveParts(root: string, path: string, options: ResolveOptions): Promise<string[]> {
+/**
+ * `parts`: the resolved components; `missingFrom`: the index of the first one that does not
+ * exist (every one before it was found a real directory), or -1 when all exist.
+ */
+async function resolveParts(root: string, path: string, options: ResolveOptions): Promise<{ parts: string[]; missingFrom: number }> {
   const followFinal = options.followFinal ?? true;
   const resolved: string[] = [];
   let queue = path.split('/').filter((p) => p !== '' && p !== '.');
   let hops = 0;
   let missing = false;
+  let missingFrom = -1;
   while (queue.length > 0) {
     const c = queue.shift() as string;
     if (c === '.') continue;
@@ -56,6 +61,7 @@ async function resolveParts(root: string, path: string, options: ResolveOptions)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       missing = true;
+      missingFrom = resolved.length;
       resolved.push(c);
       continue;
     }
@@ -74,7 +80,7 @@ async function resolveParts(root: string, path: string, options: ResolveOptions)
     }
     resolved.push(c);
   }
-  return resolved;
+  return { parts: resolved, missingFrom };
 }
 
 /** Options of {@link writeFileInRoot}. */
@@ -96,12 +102,14 @@ export async function writeFileInRoot(
   content: string | Uint8Array,
   options: WriteInRootOptions = {},
 ): Promise<string> {
-  const rel = await resolveParts(root, path, {});
+  const { parts: rel, missingFrom } = await resolveParts(root, path, {});
   const host = join(root, ...rel);
   if (rel.length === 0) throw new ShoalError(ErrorCode.InvalidArgument, `Path "${path}" is the root directory`);
   // Create missing parents one at a time; each must end up a real directory (not a symlink).
-  let dir = root;
-  for (const part of rel.slice(0, -1)) {
+  // Parents the resolution found to be real directories need no second look.
+  const firstMissing = missingFrom < 0 ? rel.length - 1 : Math.min(missingFrom, rel.length - 1);
+  let dir = join(root, ...rel.slice(0, firstMissing));
+  for (const part of rel.slice(firstMissing, -1)) {
     dir = join(dir, part);
     try {
       await mkdir(dir, { mode: 0o755 });

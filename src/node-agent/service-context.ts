@@ -19,7 +19,7 @@ import type { NetworkDriver } from './drivers/network-driver.js';
 import type { StorageDriver } from './drivers/storage-driver.js';
 import type { ImageStore } from './images/image-store.js';
 import type { OperationLedger } from './ledger.js';
-import { instanceKey, type InstanceRecord, type NetworkRecord, type PoolRecord } from './local-records.js';
+import { instanceKey, type InstanceRecord, type NetworkRecord, type PoolRecord, type VolumeRecord } from './local-records.js';
 import { InstanceTemplates } from './instance-templates.js';
 import type { KeyedLock } from './locks.js';
 import type { AgentPaths, IdmapRange, PoolSpec } from './types.js';
@@ -61,6 +61,10 @@ export class ServiceContext {
   readonly knownStopped = new Set<string>();
   /** Compiled image templates and what was written since create (see instance-templates.ts). */
   readonly templates = new InstanceTemplates();
+  /** The pools, networks and volumes tables as last read, with the DB version they were read at. */
+  private resources:
+    | { readonly version: number; readonly pools: PoolRecord[]; readonly networks: NetworkRecord[]; readonly volumes: VolumeRecord[] }
+    | undefined;
 
   constructor(
     readonly paths: AgentPaths,
@@ -103,13 +107,21 @@ export class ServiceContext {
     return drv;
   }
 
-  /** A snapshot of the records device resolution needs (taken under the caller's locks). */
+  /**
+   * A snapshot of the records device resolution needs (taken under the caller's locks). The
+   * three tables are read again only after a write to one of them (AgentDb.resourcesVersion).
+   */
   async deviceLookups(): Promise<DeviceLookups> {
-    const [pools, networks, volumes] = await Promise.all([
-      allValues(this.db.pools),
-      allValues(this.db.networks),
-      allValues(this.db.volumes),
-    ]);
+    const version = this.db.resourcesVersion();
+    if (this.resources?.version !== version) {
+      const [pools, networks, volumes] = await Promise.all([
+        allValues(this.db.pools),
+        allValues(this.db.networks),
+        allValues(this.db.volumes),
+      ]);
+      this.resources = { version, pools, networks, volumes };
+    }
+    const { pools, networks, volumes } = this.resources;
     const poolMap = new Map(pools.map((p) => [p.spec.name, p.spec]));
     const netMap = new Map(networks.map((n) => [n.spec.name, n.spec]));
     const volSet = new Set(volumes.map((v) => `${v.pool}/${v.name}`));

@@ -6,7 +6,6 @@
 import { ErrorCode, RevertIncompleteError, ShoalError, errors, isShoalError } from '../shared/index.js';
 import { resolveDevices } from './devices.js';
 import {
-  applyInstanceTemplates,
   currentStatus,
   effectiveSpec,
   hostNameOf,
@@ -19,7 +18,8 @@ import {
   specIdentity,
   type InstanceRef,
 } from './instance-common.js';
-import type { JsonValue } from './ledger.js';
+import { putOp } from './agent-db.js';
+import type { JsonValue, OperationJournal } from './ledger.js';
 import { instanceKey, newMeta, touchMeta, type InstanceRecord, type InstanceView } from './local-records.js';
 import { lockKey } from './locks.js';
 import { LXD_ARCHITECTURE } from './service-member.js';
@@ -53,16 +53,18 @@ export class InstanceService {
    */
   create(opId: string, spec: InstanceSpec, source: InstanceSource, signal: AbortSignal): Promise<InstanceView> {
     const request = { spec, source } as unknown as JsonValue;
-    return this.ctx.ledger.run(opId, 'CreateInstance', request, async () => {
+    // The ledger's `running` record is written with the instance's `creating` record, and its
+    // success with `created`: two synced writes for the whole operation.
+    return this.ctx.ledger.runJournaled(opId, 'CreateInstance', request, async (journal) => {
       const s = normalizeSpec(spec);
       this.ctx.drivers.instance.validate(s);
       const fingerprint = source.type === 'image' ? await this.resolveImage(source.fingerprint) : null;
       const imageLock = fingerprint ? [{ key: lockKey.image(fingerprint), mode: 'shared' as const }] : [];
-      return this.ctx.locks.with(instanceLocks(s, imageLock), () => this.createLocked(s, fingerprint, signal));
+      return this.ctx.locks.with(instanceLocks(s, imageLock), () => this.createLocked(s, fingerprint, journal, signal));
     });
   }
 
-  private async createLocked(spec: InstanceSpec, fingerprint: string | null, signal: AbortSignal): Promise<InstanceView> {
+  private async createLocked(spec: InstanceSpec, fingerprint: string | null, journal: OperationJournal, signal: AbortSignal): Promise<InstanceView> {
     const { ctx } = this;
     const key = instanceKey(spec.project, spec.name);
     const hostName = hostNameOf(spec);
@@ -75,6 +77,7 @@ export class InstanceService {
     }
     if (existing) {
       // Left over by a crashed create or delete: finish removing it before starting afresh.
+      await journal.write([]);
       await removeInstance(ctx, existing, signal);
     }
 
@@ -96,8 +99,9 @@ export class InstanceService {
       snapshots: [],
       meta: newMeta(now),
     };
-    // The intent is recorded (synced) before any host work, so recovery can roll back a crash.
-    await ctx.db.instances.put(key, rec, { sync: true });
+    // The intent is recorded (synced, with the operation's `running` record) before any host
+    // work, so recovery can roll back a crash.
+    await journal.write([putOp(ctx.db.instances, key, rec)]);
     try {
       await ctx.reverted(`create instance "${spec.name}"`, async (r) => {
         // Undo steps are registered before their work starts, so partial results are removed too.
@@ -115,26 +119,36 @@ export class InstanceService {
           (async () => {
             for (const nh of resolved.networkHosts) await ctx.drivers.network.addHost(nh.network, nh.host, signal);
           })(),
-          // The root volume, then (independent of each other) the templates and the LXC definition.
+          // The root volume; meanwhile the templates are rendered (from the image volume it is
+          // copied from) and the LXC definition is written but for what needs the rootfs.
           (async () => {
             if (fingerprint) {
               const images = ctx.drivers.images;
               await storage.ensureImageVolume(pool, fingerprint, (dir, s) => images.unpack(fingerprint, dir, s), signal);
-              await storage.createVolumeFromImage(pool, volume, fingerprint, sizeOpt, signal);
-            } else {
-              await storage.createVolume(pool, volume, sizeOpt, signal);
             }
+            const rootfs = fingerprint
+              ? storage.createVolumeFromImage(pool, volume, fingerprint, sizeOpt, signal)
+              : storage.createVolume(pool, volume, sizeOpt, signal);
             r.add(`LXC definition of "${hostName}"`, () => ctx.drivers.instance.delete(hostName, ctx.revertSignal()));
+            const imageVolume = fingerprint ? storage.volumePath(pool, { type: 'image', name: fingerprint }) : undefined;
+            const rendered = imageVolume ? ctx.templates.render(runtime, architecture, 'create', imageVolume) : undefined;
             await settleAll([
-              fingerprint ? applyInstanceTemplates(ctx, runtime, architecture, 'create') : Promise.resolve(),
-              ctx.drivers.instance.create(runtime, signal),
+              rootfs,
+              (async () => {
+                const templates = await rendered;
+                await rootfs;
+                if (templates) await ctx.templates.write(runtime, templates);
+              })(),
+              ctx.drivers.instance.create(runtime, signal, { rootfsReady: rootfs }),
             ]);
           })(),
         ]);
 
-        rec = { ...rec, phase: 'created' };
-        await ctx.db.instances.put(key, rec, { sync: true });
       });
+      // Recorded with the operation's success (one synced batch). Should that write fail, the
+      // record stays `creating`: a retry or the next recovery removes what was made.
+      rec = { ...rec, phase: 'created' };
+      journal.onSuccess([putOp(ctx.db.instances, key, rec)]);
     } catch (err) {
       // Everything on the host was reverted (or the error says what remains, and the record
       // stays `creating` so that a retry or recovery finishes the cleanup).

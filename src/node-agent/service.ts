@@ -88,7 +88,7 @@ export class AgentService implements AsyncDisposable {
     const idmap = config.idmap ?? (await readHostIdmap());
     const db = await openAgentDb(paths.agentDb);
     const ledger = new OperationLedger(
-      { ops: db.ops, byTime: db.opsByTime },
+      { ops: db.ops, byTime: db.opsByTime, batch: db.batch },
       clock,
       log,
       config.ledgerLimits ?? DEFAULT_LEDGER_LIMITS,

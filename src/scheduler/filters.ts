@@ -117,3 +117,19 @@ export function firstRejection(
   if ((why = checkDisk(m, r, ctx)) !== null) return { filter: 'disk', reason: why };
   return null;
 }
+
+/**
+ * Whether `m` passes every filter that does not read allocations (all but cpu, memory and disk).
+ * Their verdict depends only on the member and the request's exclude set, target, project and
+ * architecture, so an evacuation plan evaluates them once per member and request shape.
+ */
+export function passesStaticFilters(m: MemberView, r: PlacementRequest, ctx: FilterContext): boolean {
+  return (
+    checkExcluded(m, r, ctx) === null &&
+    checkStatus(m, r, ctx) === null &&
+    checkTarget(m, r, ctx) === null &&
+    checkSchedulerInstance(m, r, ctx) === null &&
+    checkProject(m, r, ctx) === null &&
+    checkArchitecture(m, r, ctx) === null
+  );
+}

@@ -126,8 +126,7 @@ export class ShoalCluster {
   /** Issues a join token for a new member on `via` (default: the first running member) and joins it. */
   async addMember(via?: ShoalMember): Promise<ShoalMember> {
     const m = await this.spawnMember();
-    const token = await this.issueToken(m.name, via);
-    await this.shoald(m, ['init', '--join', token, '--name', m.name, '--address', m.address, '--api-address', m.apiAddress], { check: true });
+    await this.join(m, via);
     return m;
   }
 
@@ -180,6 +179,32 @@ export class ShoalCluster {
       cwd: REPO,
     });
     await this.shoald(m, ['waitready', '--timeout', '60'], { check: true });
+  }
+
+  /**
+   * Kills a member and wipes its state dir (its containers first), then starts an uninitialized
+   * daemon there: a machine reinstalled after a forced removal. Join it again with {@link join}.
+   */
+  async wipe(m: ShoalMember): Promise<void> {
+    await m.proc?.kill('SIGKILL');
+    await destroyContainers(join(m.dir, 'containers'));
+    await killDnsmasqUnder(m.dir);
+    await releaseHostObjectsUnder(m.dir);
+    await rm(m.dir, { recursive: true, force: true });
+    await this.startProcess(m);
+  }
+
+  /** `shoald init --join` of an uninitialized member `m` (under its name) with a new token from `via`. */
+  async join(m: ShoalMember, via?: ShoalMember): Promise<void> {
+    const token = await this.issueToken(m.name, via);
+    await this.shoald(m, ['init', '--join', token, '--name', m.name, '--address', m.address, '--api-address', m.apiAddress], { check: true });
+  }
+
+  /** The database's records under `prefix` (`shoald db dump`) on `via`, as key → record. */
+  async dump(via: ShoalMember, prefix = ''): Promise<Map<string, Record<string, unknown>>> {
+    const out = await this.shoald(via, ['db', 'dump', ...(prefix ? [prefix] : [])], { check: true });
+    const rows = JSON.parse(out.stdout) as Array<{ key: string; value: { record?: Record<string, unknown> } | number | string }>;
+    return new Map(rows.map((r) => [r.key, typeof r.value === 'object' && r.value.record ? r.value.record : { raw: r.value }]));
   }
 
   /** kill -9 (default) or SIGTERM a member, by PID. */
@@ -258,6 +283,22 @@ export class ShoalCluster {
     for (const b of this.bridges) await run('ip', ['link', 'del', b]).catch(() => undefined); // absent when never created
     await releaseHostObjectsUnder(this.root);
     await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Polls `fn` every 250 ms until it returns a value (errors count as "not yet"); throws after `timeoutMs`. */
+export async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

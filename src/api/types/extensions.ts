@@ -26,6 +26,47 @@ export const API_EXTENSIONS: readonly string[] = [
   'certificate_token',
   // /1.0/projects and ?project= on profiles and images (instances, networks: not yet).
   'projects',
+  // Instance I/O (src/api/instance-io): X-LXD-type directory on POST/GET /files.
+  'directory_manipulation',
+  // exec with record-output: output kept under /logs/exec-output/, URLs in the operation metadata.
+  'container_exec_recording',
+  // exec control socket: {"command":"signal"} forwarded to the command.
+  'container_exec_signal_handling',
+  // DELETE /1.0/instances/<n>/files.
+  'file_delete',
+  // X-LXD-write: append.
+  'file_append',
+  // X-LXD-type: symlink (push and pull).
+  'file_symlinks',
+  // exec user, group and cwd.
+  'container_exec_user_group_cwd',
+  // /1.0/storage-pools (two-phase cluster create with ?target=) and custom volumes.
+  'storage',
+  // Custom volume snapshots (…/volumes/custom/<v>/snapshots, restore through PUT).
+  'storage_api_volume_snapshots',
+  // /1.0/networks (managed bridges, unmanaged host interfaces).
+  'network',
+  // /1.0/networks/<n>/leases, with the member of each lease.
+  'network_leases',
+  'network_leases_location',
+  // /1.0/networks/<n>/state.
+  'network_state',
+  // /1.0/resources and /1.0/storage-pools/<p>/resources.
+  'resources',
+  // /1.0/warnings.
+  'warnings',
+  // /1.0/metrics (Prometheus text, metrics certificates).
+  'metrics',
+  // /1.0/instances (instead of /1.0/containers): create, get, edit, delete, rename, state, snapshots.
+  'instances',
+  // ?filter= on GET /1.0/instances (and profiles); lxc list requires it.
+  'api_filtering',
+  // GET /1.0/instances?recursion=2: state, snapshots and backups in one call.
+  'container_full',
+  // POST /1.0/instances/<name>/snapshots takes expires_at.
+  'snapshot_expiry_creation',
+  // POST /1.0/instances {start: true}.
+  'instance_create_start',
   // Images (api-images): `aliases` in POST /1.0/images (and the X-LXD-aliases upload header).
   'image_create_aliases',
   // POST /1.0/images {source: {type: "image", project}}: copy an image from another project.

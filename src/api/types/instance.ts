@@ -113,6 +113,8 @@ export const InstancesPost = Type.Object(
     name: Type.Optional(Type.String()),
     source: InstanceSource,
     instance_type: Type.Optional(Type.String()),
+    /** Start the instance once created (`instance_create_start`). */
+    start: Type.Optional(Type.Boolean()),
     type: Type.Optional(Type.Union([Type.Literal(''), Type.Literal('container'), Type.Literal('virtual-machine')])),
   },
   STRICT,

@@ -45,6 +45,7 @@ export const StorageVolumeSource = Type.Partial(
     volume_only: Type.Boolean(),
     refresh: Type.Boolean(),
     project: Type.String(),
+    location: Type.String(),
   }),
   STRICT,
 );
@@ -104,3 +105,21 @@ export const ResourcesStoragePool = Type.Object({
   inodes: Type.Object({ used: Type.Integer(), total: Type.Integer() }),
 });
 export type ResourcesStoragePool = Static<typeof ResourcesStoragePool>;
+
+/** `POST …/volumes/<type>/<name>/snapshots`. */
+export const StorageVolumeSnapshotsPost = Type.Object(
+  { name: Type.Optional(Type.String()), expires_at: Type.Optional(Nullable(Timestamp)) },
+  STRICT,
+);
+export type StorageVolumeSnapshotsPost = Static<typeof StorageVolumeSnapshotsPost>;
+
+/** A custom volume snapshot (shared/api/storage_pool_volume_snapshot.go). */
+export const StorageVolumeSnapshot = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  config: StringMap,
+  content_type: Type.String(),
+  created_at: Timestamp,
+  expires_at: Nullable(Timestamp),
+});
+export type StorageVolumeSnapshot = Static<typeof StorageVolumeSnapshot>;

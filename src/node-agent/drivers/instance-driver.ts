@@ -60,12 +60,22 @@ export interface AutostartResult {
   readonly error?: Error;
 }
 
+/** Options of {@link InstanceDriver.create}. */
+export interface CreateOptions {
+  /** Settles when the root volume is in place (the service copies it while the driver defines). */
+  readonly rootfsReady?: Promise<unknown>;
+}
+
 export interface InstanceDriver {
   readonly type: 'container';
   /** Throws INVALID_ARGUMENT naming the first bad config key or device. Pure (no host access). */
   validate(spec: InstanceSpec): void;
-  /** Writes the instance's host definition (LXC config). Idempotent; the rootfs must already exist. */
-  create(runtime: InstanceRuntime, signal: AbortSignal): Promise<void>;
+  /**
+   * Writes the instance's host definition (LXC config). Idempotent. The rootfs must exist, or
+   * be in the making: with `rootfsReady`, the parts that do not need it are written meanwhile and
+   * the rest once it resolves (a rejection fails the create, which then leaves nothing behind).
+   */
+  create(runtime: InstanceRuntime, signal: AbortSignal, options?: CreateOptions): Promise<void>;
   /** Rewrites the definition; applies what can change live (limits) when running. */
   update(runtime: InstanceRuntime, signal: AbortSignal): Promise<void>;
   start(hostName: string, signal: AbortSignal): Promise<void>;

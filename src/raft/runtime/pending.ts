@@ -36,19 +36,43 @@ export interface PendingProposal<R> extends Settle<R> {
   release(): void;
   /** Debug tracing: when propose() was called (epoch ms). */
   readonly proposedAt?: number;
+  /**
+   * Asked right before a deferred proposal enters the log: true sheds it (the caller has given
+   * up, e.g. its gRPC call was cancelled or its deadline passed), so it is never applied.
+   */
+  readonly abandoned?: () => boolean;
 }
 
 /** Proposals between `propose()` and the application of their entry. */
 export class ProposalTracker<R> {
+  /** Normal proposals made on a leader, not yet handed to the core (see RaftNode.propose). */
+  private deferred: PendingProposal<R>[] = [];
   private unassigned: PendingProposal<R>[] = [];
   private readonly byIndex = new Map<number, PendingProposal<R>>();
 
   get size(): number {
-    return this.unassigned.length + this.byIndex.size;
+    return this.deferred.length + this.unassigned.length + this.byIndex.size;
   }
 
+  /** Records a proposal already handed to the core (its entry comes out in the next Ready). */
   add(p: PendingProposal<R>): void {
     this.unassigned.push(p);
+  }
+
+  /** Records a proposal to hand to the core right before the next Ready is taken. */
+  defer(p: PendingProposal<R>): void {
+    this.deferred.push(p);
+  }
+
+  get hasDeferred(): boolean {
+    return this.deferred.length > 0;
+  }
+
+  /** Takes the deferred proposals, in the order they were made. */
+  takeDeferred(): PendingProposal<R>[] {
+    const out = this.deferred;
+    this.deferred = [];
+    return out;
   }
 
   /** Takes the proposals made so far; call right before `RawNode.ready()`. */
@@ -99,6 +123,8 @@ export class ProposalTracker<R> {
 
   /** Removes `p` wherever it is (abandoned by its caller). */
   remove(p: PendingProposal<R>): void {
+    const d = this.deferred.indexOf(p);
+    if (d >= 0) this.deferred.splice(d, 1);
     const i = this.unassigned.indexOf(p);
     if (i >= 0) this.unassigned.splice(i, 1);
     if (p.index > 0 && this.byIndex.get(p.index) === p) this.byIndex.delete(p.index);
@@ -118,7 +144,9 @@ export class ProposalTracker<R> {
 
   /** Removes and returns the proposals that expired at or before `tick`. */
   takeExpired(tick: number): PendingProposal<R>[] {
-    const out = this.unassigned.filter((p) => p.expiresAtTick <= tick);
+    const out = this.deferred.filter((p) => p.expiresAtTick <= tick);
+    if (out.length > 0) this.deferred = this.deferred.filter((p) => p.expiresAtTick > tick);
+    for (const p of this.unassigned) if (p.expiresAtTick <= tick) out.push(p);
     if (out.length > 0) this.unassigned = this.unassigned.filter((p) => p.expiresAtTick > tick);
     for (const [i, p] of this.byIndex) {
       if (p.expiresAtTick <= tick) {
@@ -131,7 +159,8 @@ export class ProposalTracker<R> {
 
   /** Removes and returns everything. */
   takeAll(): PendingProposal<R>[] {
-    const out = [...this.unassigned, ...this.byIndex.values()];
+    const out = [...this.deferred, ...this.unassigned, ...this.byIndex.values()];
+    this.deferred = [];
     this.unassigned = [];
     this.byIndex.clear();
     return out;

@@ -34,6 +34,7 @@ import {
   type Entry,
   type Message,
   type NodeId,
+  type ProposeResult,
   type RaftStatus,
   type Ready,
   type Snapshot,
@@ -222,9 +223,15 @@ export class RaftNode<R = unknown> {
    * Rejects with NOT_LEADER (`details.leaderHint`, 0 if unknown) on a non-leader, UNAVAILABLE
    * (retryable, not applied) when the proposal was dropped or superseded by a new leader, CANCELLED
    * when `signal` aborts first (the entry may still be applied). Safe to call concurrently.
+   *
+   * On a leader the entry enters the log right before the next Ready is taken (where it would
+   * come out anyway), not at once; `abandoned`, when given, is asked then, and true sheds the
+   * proposal (CANCELLED with `details.applied: false`): an overloaded leader does not commit work
+   * its callers already gave up on (e.g. `() => call.cancelled` for a gRPC call past its deadline),
+   * which is what turns overload into a retry storm. A cheap alternative to an AbortSignal.
    */
-  propose(data: Uint8Array, signal?: AbortSignal): Promise<R> {
-    return this.proposeWith('normal', () => this.raw.propose(data), data, signal);
+  propose(data: Uint8Array, signal?: AbortSignal, abandoned?: () => boolean): Promise<R> {
+    return this.proposeWith('normal', () => this.raw.propose(data), data, signal, abandoned);
   }
 
   /**
@@ -398,14 +405,17 @@ export class RaftNode<R = unknown> {
     submit: () => ReturnType<RawNode['propose']>,
     data: Uint8Array,
     signal: AbortSignal | undefined,
+    abandoned?: () => boolean,
   ): Promise<R> {
     const err = this.unusable();
     if (err) return Promise.reject(err);
     if (signal?.aborted) return Promise.reject(cancelled('Proposal'));
-    const res = submit();
-    if (!res.ok) {
-      if (res.reason === 'NotLeader') return Promise.reject(this.notLeader(res.leaderHint));
-      return Promise.reject(new ShoalError(ErrorCode.Unavailable, `Proposal dropped: ${res.detail}`));
+    const deferred = kind === 'normal' && this.soft.role === RaftRole.Leader;
+    if (!deferred) {
+      // Keep the log in the order of the calls: what was deferred goes first.
+      this.stepDeferred();
+      const res = submit();
+      if (!res.ok) return Promise.reject(this.refused(res));
     }
     return new Promise<R>((resolve, reject) => {
       const onAbort = (): void => {
@@ -422,11 +432,35 @@ export class RaftNode<R = unknown> {
         reject,
         release: () => signal?.removeEventListener('abort', onAbort),
         ...(this.o.trace ? { proposedAt: traceNow() } : {}),
+        ...(abandoned ? { abandoned } : {}),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.proposals.add(p);
+      if (deferred) this.proposals.defer(p);
+      else this.proposals.add(p);
       this.kick();
     });
+  }
+
+  /**
+   * Hands the deferred proposals to the core in order, shedding those their callers abandoned and
+   * refusing those the core refuses (it may have stepped down meanwhile).
+   */
+  private stepDeferred(): void {
+    if (!this.proposals.hasDeferred) return;
+    for (const p of this.proposals.takeDeferred()) {
+      if (p.abandoned?.()) {
+        settleReject(p, new ShoalError(ErrorCode.Cancelled, 'Proposal abandoned by the caller before it entered the log; not applied', { details: { applied: false } }));
+        continue;
+      }
+      const res = this.raw.propose(p.data);
+      if (res.ok) this.proposals.add(p);
+      else settleReject(p, this.refused(res));
+    }
+  }
+
+  private refused(res: Exclude<ProposeResult, { ok: true }>): ShoalError {
+    if (res.reason === 'NotLeader') return this.notLeader(res.leaderHint);
+    return new ShoalError(ErrorCode.Unavailable, `Proposal dropped: ${res.detail}`);
   }
 
   private confChange(cc: ConfChange, signal: AbortSignal | undefined): Promise<ConfState> {
@@ -501,7 +535,9 @@ export class RaftNode<R = unknown> {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.processing || this.closed || !this.raw.hasReady()) return;
+      if (this.processing || this.closed) return;
+      this.stepDeferred();
+      if (!this.raw.hasReady()) return;
       this.processing = this.run().finally(() => {
         this.processing = undefined;
         if (this.failure === undefined) this.kick();
@@ -511,7 +547,9 @@ export class RaftNode<R = unknown> {
 
   private async run(): Promise<void> {
     try {
-      while (!this.closed && this.raw.hasReady()) {
+      while (!this.closed) {
+        this.stepDeferred();
+        if (!this.raw.hasReady()) break;
         const batch = this.proposals.takeUnassigned();
         const rd = this.raw.ready();
         await this.handle(rd, batch);

@@ -46,7 +46,7 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
    */
   function unary<Req, Res>(
     name: string,
-    fn: (req: Req, signal: AbortSignal | undefined) => Promise<Res>,
+    fn: (req: Req, signal: AbortSignal | undefined, abandoned: () => boolean) => Promise<Res>,
     bounded = false,
   ): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
@@ -58,7 +58,7 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
         signal = AbortSignal.timeout(ms);
       }
       const t0 = deps.trace ? traceNow() : 0;
-      fn(call.request, signal).then(
+      fn(call.request, signal, () => abandonedCall(call)).then(
         (res) => {
           callback(null, res);
           if (deps.trace) deps.trace.sample?.(`handler:${name}`, traceNow() - t0);
@@ -73,8 +73,13 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
     };
   }
 
-  async function write(cmd: Parameters<typeof encodeCommand>[0], signal: AbortSignal | undefined): Promise<KvResult> {
-    const res = await raft.propose(encodeCommand(cmd), signal);
+  async function write(
+    cmd: Parameters<typeof encodeCommand>[0],
+    signal: AbortSignal | undefined,
+    abandoned: () => boolean,
+  ): Promise<KvResult> {
+    // An overloaded leader sheds writes whose caller gave up before they entered the log.
+    const res = await raft.propose(encodeCommand(cmd), signal, abandoned);
     if (res === undefined || res.kind === 'invalid') {
       throw new ShoalError(ErrorCode.Internal, `Command was not applied: ${res?.kind === 'invalid' ? res.reason : 'no result'}`);
     }
@@ -82,23 +87,23 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
   }
 
   return {
-    put: unary('Put', async (req, signal) => {
-      const res = await write({ kind: 'put', key: req.key, value: req.value }, signal);
+    put: unary('Put', async (req, signal, abandoned) => {
+      const res = await write({ kind: 'put', key: req.key, value: req.value }, signal, abandoned);
       if (res.kind !== 'put') throw new ShoalError(ErrorCode.Internal, `Unexpected result ${res.kind} for a put`);
       return { header: header(), revision: res.revision, version: res.version };
     }),
-    delete: unary('Delete', async (req, signal) => {
-      const res = await write({ kind: 'delete', key: req.key }, signal);
+    delete: unary('Delete', async (req, signal, abandoned) => {
+      const res = await write({ kind: 'delete', key: req.key }, signal, abandoned);
       if (res.kind !== 'delete') throw new ShoalError(ErrorCode.Internal, `Unexpected result ${res.kind} for a delete`);
       return { header: header(), deleted: res.deleted };
     }),
-    cas: unary('Cas', async (req, signal) => {
+    cas: unary('Cas', async (req, signal, abandoned) => {
       if (req.expected === undefined) throw new ShoalError(ErrorCode.InvalidArgument, 'A compare-and-set needs an expected value or version');
       const expected =
         req.expected.$case === 'expectedValue'
           ? ({ kind: 'value', value: req.expected.value } as const)
           : ({ kind: 'version', version: req.expected.value } as const);
-      const res = await write({ kind: 'cas', key: req.key, expected, value: req.value }, signal);
+      const res = await write({ kind: 'cas', key: req.key, expected, value: req.value }, signal, abandoned);
       if (res.kind !== 'cas') throw new ShoalError(ErrorCode.Internal, `Unexpected result ${res.kind} for a cas`);
       return { header: header(), succeeded: res.succeeded, kv: res.kv ? toKeyValue(res.kv) : undefined };
     }),
@@ -147,4 +152,12 @@ export function createKvService(deps: KvServiceDeps): KvServiceServer {
       return { header: header() };
     }, true),
   };
+}
+
+/** Whether the caller has given up on `call`: cancelled, or its deadline has passed. */
+function abandonedCall(call: ServerUnaryCall<unknown, unknown>): boolean {
+  if (call.cancelled) return true;
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) && Date.now() >= ms;
 }

@@ -43,7 +43,7 @@ export function createStateService(deps: StateServiceDeps): StateServiceServer {
     txn: unary('Txn', async (req) => {
       const txn = txnFromProto(req);
       if (typeof txn === 'string') throw new ShoalError(ErrorCode.InvalidArgument, `Invalid transaction: ${txn}`);
-      const res = await store.txn(txn);
+      const res = await store.txn(txn, undefined, { noForward: true });
       return { header: header(), succeeded: res.succeeded, revision: res.revision, failedCompare: res.failedCompare, responses: res.responses.map(opResultToProto) };
     }),
     range: unary('Range', async (req) => {

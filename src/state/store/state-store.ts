@@ -47,6 +47,11 @@ export interface StateStoreOptions {
    * rollback safety — the way Kubernetes' emulated version works.
    */
   readonly schemaMax?: number;
+  /**
+   * How a follower commits a transaction: on the leader (its StateService). Called when Raft
+   * answers NOT_LEADER; its result is final (a conflict is reported as `succeeded: false`).
+   */
+  readonly forward?: (txn: Txn, signal?: AbortSignal) => Promise<TxnResult>;
 }
 
 export class StateStore {
@@ -89,12 +94,22 @@ export class StateStore {
 
   /**
    * Runs a raw transaction through Raft. INVALID_ARGUMENT for a malformed one; NOT_LEADER on a
-   * follower; UNAVAILABLE/DEADLINE_EXCEEDED from Raft (a timed-out proposal may still apply).
+   * follower without `forward` (or with `noForward`: the StateService, so a request forwarded to a
+   * deposed leader is never forwarded a second time); UNAVAILABLE/DEADLINE_EXCEEDED from Raft (a timed-out proposal may still apply).
    */
-  async txn(txn: Txn, signal?: AbortSignal): Promise<TxnResult> {
+  async txn(txn: Txn, signal?: AbortSignal, opts: { readonly noForward?: boolean } = {}): Promise<TxnResult> {
     const problem = checkTxn(txn);
     if (problem) throw new ShoalError(ErrorCode.InvalidArgument, `Invalid transaction: ${problem}`);
-    const res = await this.o.raft.propose(encodeCommand({ kind: 'txn', txn }), signal);
+    let res: KvApplyResult;
+    try {
+      res = await this.o.raft.propose(encodeCommand({ kind: 'txn', txn }), signal);
+    } catch (err) {
+      if (!(this.o.forward && !opts.noForward && err instanceof ShoalError && err.code === ErrorCode.NotLeader)) throw err;
+      const forwarded = await this.o.forward(txn, signal);
+      // Read-your-writes: this member serves reads only once it has applied the commit.
+      if (forwarded.succeeded) await this.barrier.wait();
+      return forwarded;
+    }
     if (res?.kind !== 'txn') {
       throw new ShoalError(ErrorCode.Internal, `Transaction was not applied: ${res?.kind === 'invalid' ? res.reason : `result ${res?.kind ?? 'none'}`}`);
     }

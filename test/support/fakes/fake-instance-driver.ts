@@ -3,6 +3,7 @@
 // Instances are records in a map; start/stop flip a status; stops can be emitted by hand.
 import type {
   AutostartResult, AutostartStarter,
+  CreateOptions,
   ExecRequest,
   ExecSession,
   InstanceDriver,
@@ -44,10 +45,11 @@ export class FakeInstanceDriver implements InstanceDriver {
     }
   }
 
-  async create(runtime: InstanceRuntime, signal: AbortSignal): Promise<void> {
+  async create(runtime: InstanceRuntime, signal: AbortSignal, options: CreateOptions = {}): Promise<void> {
     this.validate(runtime.spec);
     cancelled(signal, `Creating instance "${runtime.hostName}"`);
     this.failures.hit('create', runtime.hostName);
+    await options.rootfsReady;
     const existing = this.instances.get(runtime.hostName);
     if (existing) {
       if (canonicalJsonForTests(existing.runtime) !== canonicalJsonForTests(runtime)) {

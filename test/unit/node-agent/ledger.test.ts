@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openAgentDb, type AgentDb } from '../../../src/node-agent/agent-db.js';
+import { openAgentDb, putOp, type AgentDb } from '../../../src/node-agent/agent-db.js';
 import { OperationLedger, canonicalJson, requestHash } from '../../../src/node-agent/ledger.js';
 import { ErrorCode, ShoalError, isShoalError, silentLogger, toDisposable, type Clock } from '../../../src/shared/index.js';
 
@@ -20,7 +20,7 @@ describe('src/node-agent/ledger.ts', () => {
   let clock: ReturnType<typeof manualClock>;
   let ledger: OperationLedger;
   const open = (limits = { maxAgeMs: 1000, maxEntries: 3 }): OperationLedger =>
-    new OperationLedger({ ops: db.ops, byTime: db.opsByTime }, clock, silentLogger(), limits);
+    new OperationLedger({ ops: db.ops, byTime: db.opsByTime, batch: db.batch }, clock, silentLogger(), limits);
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'shoal-ssv-ledger-'));
@@ -88,6 +88,47 @@ describe('src/node-agent/ledger.ts', () => {
       assert.deepEqual((await ledger.get('op1'))?.error, { code: 'UNAVAILABLE', message: 'busy', retryable: true });
       assert.equal(await ledger.run('op1', 'M', {}, work), 2);
       assert.equal((await ledger.get('op1'))?.attempts, 2);
+    });
+  });
+
+  describe('OperationLedger.runJournaled', () => {
+    it('writes the running record with the first journal write and onSuccess ops with the outcome', async () => {
+      let seenAtWrite: string | undefined;
+      let seenBeforeWrite: string | undefined;
+      const result = await ledger.runJournaled('op1', 'M', { x: 1 }, async (journal) => {
+        seenBeforeWrite = (await ledger.get('op1'))?.state ?? 'none';
+        await journal.write([putOp(db.pools, 'p1', { phase: 'creating' } as never)]);
+        seenAtWrite = (await ledger.get('op1'))?.state;
+        assert.deepEqual(await db.pools.get('p1'), { phase: 'creating' });
+        journal.onSuccess([putOp(db.pools, 'p1', { phase: 'created' } as never)]);
+        assert.deepEqual(await db.pools.get('p1'), { phase: 'creating' }, 'not before the outcome');
+        return 'ok';
+      });
+      assert.equal(result, 'ok');
+      assert.equal(seenBeforeWrite, 'none');
+      assert.equal(seenAtWrite, 'running');
+      assert.equal((await ledger.get('op1'))?.state, 'succeeded');
+      assert.deepEqual(await db.pools.get('p1'), { phase: 'created' });
+    });
+
+    it('drops onSuccess ops on failure and records the failure once, running or not', async () => {
+      await assert.rejects(
+        ledger.runJournaled('op1', 'M', {}, async (journal) => {
+          journal.onSuccess([putOp(db.pools, 'p1', { phase: 'created' } as never)]);
+          throw new ShoalError(ErrorCode.Unavailable, 'boom');
+        }),
+        (err: unknown) => isShoalError(err, ErrorCode.Unavailable),
+      );
+      assert.equal(await db.pools.get('p1'), undefined);
+      const rec = await ledger.get('op1');
+      assert.equal(rec?.state, 'failed');
+      assert.equal(rec?.attempts, 1);
+      // Run again: the previous attempt's expiry entry is replaced, not duplicated.
+      assert.equal(await ledger.runJournaled('op1', 'M', {}, async () => 'second'), 'second');
+      assert.equal((await ledger.get('op1'))?.attempts, 2);
+      const entries: string[] = [];
+      for await (const [k] of db.opsByTime.iterator()) entries.push(k);
+      assert.equal(entries.length, 1);
     });
   });
 

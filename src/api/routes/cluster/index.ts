@@ -1,6 +1,8 @@
-/** The /1.0/cluster routes (members, join tokens, the joiner's accept call). */
+/** The /1.0/cluster routes (members, groups, join tokens, the joiner's accept call, member-to-member calls). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from '../../deps.js';
+import { clusterGroupRoutes } from './groups.js';
+import { clusterInternalRoutes } from './internal.js';
 import { clusterMemberRoutes } from './members.js';
 
 export { JOIN_TOKEN_OPERATION } from './members.js';
@@ -9,5 +11,7 @@ export type * from './port.js';
 export function clusterRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(clusterMemberRoutes(deps));
+    await app.register(clusterInternalRoutes(deps));
+    await app.register(clusterGroupRoutes(deps));
   };
 }

@@ -5,6 +5,10 @@
  *   the token is used, revoked (`DELETE /1.0/operations/<id>`) or expires
  *   (`cluster.join_token_expiry`); its metadata `{serverName, secret, fingerprint, addresses,
  *   expiresAt}` is what `lxc cluster add` turns into the token. The secret is only stored hashed.
+ * - PUT/PATCH `/1.0/cluster/members/<name>` `{description, failure_domain, config, groups, roles}`
+ *   (member-put.ts; automatic roles are the cluster's, `event-hub` is the user's);
+ * - DELETE `/1.0/cluster/members/<name>[?force=1]` removes a member (sync, as LXD); removing the
+ *   leader first hands the leadership to another online voter and forwards the request to it;
  * - `POST /internal/cluster/accept` is the joiner's request (untrusted: the token's secret is the
  *   credential); it is served by the leader (followers forward it).
  */
@@ -15,7 +19,9 @@ import type { ApiDeps } from '../../deps.js';
 import { CommonQuery, commonParams } from '../../query.js';
 import { asyncResponse, sync } from '../../response.js';
 import { ErrorCode, errors, isShoalError, ShoalError } from '../../../shared/index.js';
-import { AsyncResponse, ClusterMember, ClusterMembersPost, LifecycleAction, SyncResponse } from '../../types/index.js';
+import { AsyncResponse, ClusterMember, ClusterMemberPut, ClusterMembersPost, LifecycleAction, SyncResponse } from '../../types/index.js';
+import { checkIfMatch } from '../../response.js';
+import { updateMember } from './member-put.js';
 import type { ClusterMembership } from './port.js';
 
 /** Operation `type` of join tokens. */
@@ -94,6 +100,49 @@ export function clusterMemberRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         return asyncResponse(reply, deps.operations.get(op.id) ?? op);
       },
     );
+
+    app.delete(
+      '/1.0/cluster/members/:name',
+      {
+        config: { access: 'admin' },
+        schema: { params: Type.Object({ name: Type.String() }), querystring: Type.Object({ force: Type.Optional(Type.String()) }), response: { 200: SyncResponse(Type.Null()) } },
+      },
+      async (req, reply) => {
+        const cluster = membership(deps);
+        const name = req.params.name;
+        const force = req.query.force === '1' || req.query.force === 'true';
+        if (name === deps.serverInfo.memberName()) {
+          // This member leads (the request reached the leader): hand off, then let the new leader remove us.
+          const next = await cluster.successor();
+          if (!next) throw errors.precondition(`Member "${name}" leads the cluster and no other online database member can take over`);
+          const target = deps.members?.lookup(next.name);
+          if (!target || !deps.forwarder) throw errors.unavailable(`Member "${next.name}" has no known API address`);
+          await cluster.handOff(next.raftId);
+          req.log.info({ peer: name, leader: next.name }, 'leadership handed off before removing this member');
+          deps.forwarder.proxy(req, reply, target, {});
+          return reply;
+        }
+        await cluster.removeMember(name, force);
+        deps.events.lifecycle('', LifecycleAction.ClusterMemberRemoved, `/1.0/cluster/members/${name}`, undefined, requestorOf(req.identity));
+        return sync(null);
+      },
+    );
+
+    for (const method of ['PUT', 'PATCH'] as const) {
+      app.route({
+        method,
+        url: '/1.0/cluster/members/:name',
+        config: { access: 'admin' },
+        schema: { params: Type.Object({ name: Type.String() }), body: ClusterMemberPut },
+        handler: async (req) => {
+          if (!deps.state) throw new ShoalError(ErrorCode.FailedPrecondition, 'This server is not clustered');
+          const name = req.params.name;
+          await deps.state.update((tx) => updateMember(tx, name, req.body, method, (cur) => checkIfMatch(req, cur)));
+          deps.events.lifecycle('', LifecycleAction.ClusterMemberUpdated, `/1.0/cluster/members/${name}`, undefined, requestorOf(req.identity));
+          return sync(null);
+        },
+      });
+    }
 
     app.post('/internal/cluster/accept', { config: { access: 'untrusted' }, schema: { body: JoinBody } }, async (req) => {
       const { tokenOperation, acceptance } = await membership(deps).acceptJoin(req.body);

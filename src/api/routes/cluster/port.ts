@@ -57,4 +57,22 @@ export interface ClusterMembership {
   acceptJoin(req: JoinRequest): Promise<{ readonly tokenOperation: string; readonly acceptance: JoinAcceptance }>;
   /** Every member in LXD's shape, with Online/Offline from the heartbeats. */
   members(): Promise<ClusterMember[]>;
+  /**
+   * Removes a member (on the leader): from Raft, its record, trust entry, group memberships and
+   * per-member rows. NOT_FOUND for an unknown member; FAILED_PRECONDITION for the only member, the
+   * leader itself, an offline member without `force`, or one that still holds instances or custom
+   * volumes without `force` (with it, their records go too).
+   */
+  removeMember(name: string, force: boolean): Promise<void>;
+  /** An online voter other than this member to hand the leadership to, or undefined. */
+  successor(): Promise<{ readonly name: string; readonly raftId: number } | undefined>;
+  /** Moves the leadership to `raftId`; resolves once it leads. */
+  handOff(raftId: number): Promise<void>;
+  /**
+   * The cluster CA key (PEM) for `requester`, a member authenticated by its own certificate:
+   * only voters get it. NOT_FOUND when this member lacks the key; PERMISSION_DENIED otherwise.
+   */
+  caKeyFor(requester: string): Promise<string>;
+  /** The leader `requester` says this member was removed: it resets itself to an uninitialized daemon. PERMISSION_DENIED unless `requester` leads. */
+  removedNotice(requester: string): Promise<void>;
 }

@@ -20,13 +20,22 @@ import { isTrue } from './units.js';
  * (idmapped) rootfs as the mapped root when it restarts an instance after a reboot from inside,
  * so every directory on the way must have o+x, as LXD keeps its storage directories at 0711. The
  * volume directory itself gets g+x,o+x added; a parent without o+x is FAILED_PRECONDITION (checked
- * at create; the start path only fixes the volume directory, which a snapshot restore may recreate).
+ * at create, see {@link checkVolumeParents}; the start path only fixes the volume directory, which
+ * a snapshot restore may recreate).
  */
 export async function ensureVolumeTraversable(runtime: InstanceRuntime, opts: { readonly parents: boolean } = { parents: true }): Promise<void> {
   if (runtime.idmap === null) return;
   const st = await stat(runtime.volumePath);
   if ((st.mode & 0o011) !== 0o011) await chmod(runtime.volumePath, (st.mode & 0o7777) | 0o011);
-  if (!opts.parents) return;
+  if (opts.parents) await checkVolumeParents(runtime);
+}
+
+/**
+ * FAILED_PRECONDITION unless every parent directory of the instance volume is traversable by
+ * unprivileged instances (o+x). Needs only the parents: it can run while the volume is made.
+ */
+export async function checkVolumeParents(runtime: InstanceRuntime): Promise<void> {
+  if (runtime.idmap === null) return;
   for (let dir = dirname(runtime.volumePath); ; dir = dirname(dir)) {
     if (((await stat(dir)).mode & 0o001) === 0) {
       throw errors.precondition(

@@ -36,10 +36,19 @@ let tmpCounter = 0;
 
 /** Writes `data` to `path` atomically (a unique temporary name, then rename). */
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+  await (await stageFileAtomic(path, data, mode))();
+}
+
+/**
+ * The first half of {@link writeFileAtomic}: writes `data` under a temporary name next to `path`
+ * and returns the step that gives it its name. The temporary file is the caller's to remove if it
+ * never commits (it lives in a directory the caller owns).
+ */
+export async function stageFileAtomic(path: string, data: string, mode = 0o600): Promise<() => Promise<void>> {
   tmpCounter += 1;
   const tmp = `${path}.tmp-${process.pid}-${tmpCounter}`;
   await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
+  return () => rename(tmp, path);
 }
 
 function isEnoent(err: unknown): boolean {

@@ -12,15 +12,15 @@ import { access, chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { ErrorCode, Reverter, ShoalError, errors, isShoalError, sleep, systemClock, toDisposable, type Clock, type Disposable, type Logger } from '../../../shared/index.js';
 import { InstanceFiles } from '../../files/instance-files.js';
 import type { AgentPaths, InstanceRuntime, InstanceSpec, InstanceState, InstanceStatus } from '../../types.js';
-import type { AutostartResult, AutostartStarter, ExecRequest, ExecSession, InstanceDriver, InstanceStopEvent, StopOptions } from '../instance-driver.js';
+import type { AutostartResult, AutostartStarter, CreateOptions, ExecRequest, ExecSession, InstanceDriver, InstanceStopEvent, StopOptions } from '../instance-driver.js';
 import { planAutostart, type AutostartCandidate } from './autostart.js';
 import { cgroupLimitSettings } from './cgroup-limits.js';
 import { readCgroupUsage } from './cgroup-stats.js';
 import { cloudInitSeed, writeCloudInitSeed } from './cloud-init.js';
 import { startExecSession } from './exec-session.js';
 import { probeHostFeatures, type HostFeatures } from './host-features.js';
-import { ensureUnixDeviceNodes, ensureVolumeTraversable, statDiskSources } from './host-devices.js';
-import { checkHostName, InstanceStore, writeFileAtomic } from './instance-store.js';
+import { checkVolumeParents, ensureUnixDeviceNodes, ensureVolumeTraversable, statDiskSources } from './host-devices.js';
+import { checkHostName, InstanceStore, stageFileAtomic, writeFileAtomic } from './instance-store.js';
 import { instanceFiles, renderLxcConfig } from './lxc-config.js';
 import { logTail, LxcTools, toolError, type LxcState } from './lxc-tools.js';
 import { readNetworkState } from './net-state.js';
@@ -137,15 +137,26 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
     return runtime;
   }
 
-  async create(runtime: InstanceRuntime, signal: AbortSignal): Promise<void> {
+  async create(runtime: InstanceRuntime, signal: AbortSignal, options: CreateOptions = {}): Promise<void> {
     this.checkRuntime(runtime);
     const name = runtime.hostName;
     throwIfAborted(signal, `Creating instance "${name}"`);
-    const rootfs = `${runtime.volumePath}/rootfs`;
-    if (!(await stat(rootfs).then((s) => s.isDirectory(), () => false))) {
-      throw errors.precondition(`Root filesystem of instance "${runtime.spec.name}" not found at "${rootfs}"`);
-    }
-    await ensureVolumeTraversable(runtime);
+    // What needs no rootfs (rendering, the parents' modes, the instance directory, the runtime
+    // file, the config under a temporary name) is done while the caller may still be copying
+    // it; the config, which makes the instance defined (lxc-* and hasConfig look for it), takes
+    // its name last, once the rootfs checks passed.
+    const parentsChecked = checkVolumeParents(runtime);
+    const rootfsReady = async (): Promise<string> => {
+      await parentsChecked;
+      await options.rootfsReady;
+      const rootfs = `${runtime.volumePath}/rootfs`;
+      if (!(await stat(rootfs).then((s) => s.isDirectory(), () => false))) {
+        throw errors.precondition(`Root filesystem of instance "${runtime.spec.name}" not found at "${rootfs}"`);
+      }
+      await ensureVolumeTraversable(runtime, { parents: false });
+      return rootfs;
+    };
+    parentsChecked.catch(() => undefined); // awaited by rootfsReady on every path
     const text = await this.render(runtime);
     const dir = this.store.dir(name);
     const existing = await this.store.readConfig(name);
@@ -155,6 +166,7 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
       if (stored === null || canonicalJson(stored) !== canonicalJson(runtime)) {
         throw errors.exists(`Instance "${name}" already exists with a different definition`);
       }
+      await rootfsReady();
       await ensureUnixDeviceNodes(runtime, dir);
       if (existing !== text) await writeFileAtomic(this.store.configPath(name), text, 0o640);
       return;
@@ -165,16 +177,20 @@ export class LxcInstanceDriver implements InstanceDriver, Disposable {
       await mkdir(dir, { mode: 0o711 });
       r.add(`instance directory "${dir}"`, () => this.store.remove(name));
       await chmod(dir, 0o711);
-      await ensureUnixDeviceNodes(runtime, dir);
+      // No power file yet: none reads as STOPPED (autostart), which a new instance is.
+      const [, , commitConfig] = await Promise.all([
+        ensureUnixDeviceNodes(runtime, dir),
+        this.store.writeRuntime(name, runtime),
+        stageFileAtomic(this.store.configPath(name), text, 0o640),
+      ]);
+      const rootfs = await rootfsReady();
       const files = new InstanceFiles(rootfs, runtime.spec.name);
       const seeded = await writeCloudInitSeed(files, runtime.spec);
       r.add(`cloud-init seed of "${name}"`, async () => {
         for (const p of seeded) await files.delete(p);
       });
-      await this.store.writeRuntime(name, runtime);
-      await this.store.writePower(name, 'STOPPED');
       throwIfAborted(signal, `Creating instance "${name}"`);
-      await writeFileAtomic(this.store.configPath(name), text, 0o640);
+      await commitConfig();
       r.success();
       this.log.info({ instance: name }, 'instance defined');
     } finally {

@@ -50,14 +50,21 @@ export async function addHostEntry(
     const problem = pinProblem(gateway, ipv4);
     if (problem) throw errors.invalid(`IPv4 address "${ipv4}" for "${host.instance}" ${problem}`);
   }
-  const others = (await readHostEntries(files)).filter((e) => e.file !== file);
+  const path = join(files.hostsDir, file);
+  // Independent reads, side by side: the other entries, the current one, the leases.
+  const [entries, before, leases] = await Promise.all([
+    readHostEntries(files),
+    readNetworkFile(path),
+    ipv4 === null ? Promise.resolve([]) : readLeases(files),
+  ]);
+  const others = entries.filter((e) => e.file !== file);
   const macOwner = others.find((e) => e.hwaddr === hwaddr);
   if (macOwner)
     throw errors.exists(`MAC address "${hwaddr}" is already used on network "${network}" by "${macOwner.name}"`);
   if (ipv4 !== null) {
     const owner = others.find((e) => e.ipv4 === ipv4);
     if (owner) throw errors.exists(`IPv4 address "${ipv4}" is already used on network "${network}" by "${owner.name}"`);
-    const leased = (await readLeases(files)).find(
+    const leased = leases.find(
       (l) => l.address === ipv4 && l.hwaddr !== hwaddr && (l.expiresAtSec === 0 || l.expiresAtSec * 1000 > nowMs),
     );
     if (leased) {
@@ -65,8 +72,6 @@ export async function addHostEntry(
     }
   }
   const text = renderHostEntry({ hwaddr, ipv4, name });
-  const path = join(files.hostsDir, file);
-  const before = await readNetworkFile(path);
   if (before === text) return 'unchanged';
   // The temp file lives outside dnsmasq.hosts/ so inotify only ever sees the complete entry.
   await writeAtomic(path, text, files.dir);

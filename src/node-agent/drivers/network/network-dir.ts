@@ -124,13 +124,14 @@ export async function readHostEntries(files: NetworkFiles): Promise<HostEntry[]>
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+  const visible = names.filter((n) => !n.startsWith('.')).sort();
+  const texts = await Promise.all(visible.map((name) => readOptional(join(files.hostsDir, name))));
   const out: HostEntry[] = [];
-  for (const name of names.sort()) {
-    if (name.startsWith('.')) continue;
-    const text = await readOptional(join(files.hostsDir, name));
+  visible.forEach((name, i) => {
+    const text = texts[i] ?? null;
     const entry = text === null ? null : parseHostEntry(name, text);
     if (entry) out.push(entry);
-  }
+  });
   return out;
 }
 

@@ -72,6 +72,28 @@ describe('src/raft/runtime/raft-node', () => {
       assert.match(String(await p), /ordered$/);
     });
 
+    it('sheds a proposal its caller abandoned before it entered the log, and applies the others', async () => {
+      await h.startCluster(3);
+      const leader = await h.leader();
+      leader.storage.hold = true;
+      const first = leader.node.propose(b('first'));
+      await h.flush(3);
+      let gaveUp = false;
+      const shed = leader.node.propose(b('shed'), undefined, () => gaveUp);
+      const kept = leader.node.propose(b('kept'), undefined, () => false);
+      await h.flush(3);
+      gaveUp = true; // e.g. the gRPC call passed its deadline while the leader's fsync was slow
+      leader.storage.release();
+      await assert.rejects(shed, (err: unknown) => {
+        assert.ok(isShoalError(err, ErrorCode.Cancelled));
+        assert.equal(err.details?.['applied'], false);
+        return true;
+      });
+      await Promise.all([first, kept]);
+      await h.until(() => [...h.nodes.values()].every((t) => t.sm.log.includes('kept')));
+      for (const t of h.nodes.values()) assert.deepEqual(t.sm.log.filter((x) => x !== ''), ['first', 'kept']);
+    });
+
     it('commits many proposals made during one fsync with the next single write (group commit)', async () => {
       await h.startCluster(3);
       const leader = await h.leader();

@@ -1,0 +1,85 @@
+/**
+ * `GET /1.0/instances` (recursion 0/1/2, `filter`, `project`, `all-projects`) and
+ * `POST /1.0/instances` (async create, src/api/instances/create.ts). recursion 0 and 1 are served
+ * from the database alone — no agent is called (the API benchmark's goal depends on it);
+ * recursion 2 adds each instance's live state from its agent (`container_full`), snapshots and
+ * (empty) backups.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { checkProjectAccess, requestorOf, type Identity } from '../../auth.js';
+import { matchFilter } from '../../filter.js';
+import { createInstance } from '../../instances/create.js';
+import type { InstanceContext } from '../../instances/context.js';
+import { renderInstance, renderSnapshot, renderState, instanceUrl, listInstances, statusOnlyState } from '../../instances/render.js';
+import { CommonQuery, commonParams } from '../../query.js';
+import { asyncResponse, sync } from '../../response.js';
+import { instanceSnapshots, projects, type StateView } from '../../../state/index.js';
+import { AsyncResponse, Instance, InstanceFull, InstancesPost, SyncResponse, type Instance as InstanceT, type InstanceFull as InstanceFullT } from '../../types/index.js';
+
+/** Projects `identity` may see among `names` (restricted certificates see only theirs). */
+function visible(identity: Identity, names: readonly string[]): Set<string> {
+  return new Set(names.filter((p) => checkProjectAccess(identity, p) === undefined));
+}
+
+/** Registers the collection routes. */
+export function instanceListRoutes(ctx: InstanceContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/1.0/instances',
+      {
+        config: { access: 'trusted' },
+        schema: { querystring: CommonQuery, response: { 200: SyncResponse(Type.Union([Type.Array(Type.String()), Type.Array(InstanceFull), Type.Array(Instance)])) } },
+      },
+      async (req) => {
+        const q = commonParams(req.query);
+        const view = await ctx.store.view();
+        let allowed: Set<string> | undefined;
+        if (q.allProjects) {
+          allowed = visible(req.identity, view.list(projects).map((p) => p.record.name));
+        } else {
+          const denied = checkProjectAccess(req.identity, q.project);
+          if (denied) throw denied;
+          view.require(projects, q.project);
+        }
+        const records = listInstances(view, q.allProjects ? undefined : q.project).filter((r) => !allowed || allowed.has(r.project));
+        const rendered = records.map((r) => renderInstance(view, r)).filter((i) => matchFilter(i, q.filter));
+        if (q.recursion === 0) return sync(rendered.map((i) => instanceUrl(i.project, i.name)));
+        if (q.recursion === 1) return sync(rendered);
+        return sync(await Promise.all(rendered.map((i) => full(ctx, view, i))));
+      },
+    );
+
+    app.post(
+      '/1.0/instances',
+      { config: { access: 'trusted' }, schema: { querystring: CommonQuery, body: InstancesPost, response: { 202: AsyncResponse } } },
+      async (req, reply) => {
+        const q = commonParams(req.query);
+        const denied = checkProjectAccess(req.identity, q.project);
+        if (denied) throw denied;
+        const op = await createInstance(ctx, { project: q.project, body: req.body, target: q.target, requestId: req.id, requestor: requestorOf(req.identity) });
+        return asyncResponse(reply, ctx.operations.get(op.id) ?? op);
+      },
+    );
+  };
+}
+
+/**
+ * `InstanceFull`: the instance, its live state from its agent (a state with only the recorded
+ * status when the agent cannot answer: member offline, instance still being created), its
+ * snapshots, no backups.
+ */
+export async function full(ctx: InstanceContext, view: StateView, i: InstanceT): Promise<InstanceFullT> {
+  let state = statusOnlyState(i.status);
+  if (i.status !== 'Creating') {
+    try {
+      const res = await ctx.agent(i.location).unary('getInstanceState', { project: i.project, name: i.name }, { timeoutMs: 5_000 });
+      if (res.state) state = renderState(res.state);
+    } catch (err) {
+      // Listing must not fail because one member is down: show what the database knows.
+      ctx.log.debug({ err, instance: i.name, member: i.location }, 'instance state unavailable');
+    }
+  }
+  const snapshots = view.list(instanceSnapshots, i.project, i.name).map((s) => renderSnapshot(view, s.record, i.architecture));
+  return { ...i, backups: [], state, snapshots };
+}
