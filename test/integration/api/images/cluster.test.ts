@@ -73,6 +73,9 @@ describe('src/api/routes/images (real cluster)', function () {
     assert.equal(r.status, 202, r.body.toString());
     const op = await wait(follower, JSON.parse(r.body.toString()).operation);
     assert.deepEqual(op.metadata, { fingerprint: img.fingerprint, size: img.tarball.length });
+    // Already stored: the server answers before reading the body, and the reply still arrives.
+    const dup = await upload(follower, img.tarball, { 'x-lxd-fingerprint': img.fingerprint });
+    assert.equal(dup.status, 409);
     const bad = unifiedImage('c2');
     const m = await upload(follower, bad.tarball, { 'x-lxd-fingerprint': img.fingerprint.replace(/^./, img.fingerprint[0] === 'a' ? 'b' : 'a') });
     assert.equal(m.status, 400);

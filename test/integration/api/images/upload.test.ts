@@ -3,7 +3,10 @@
 // nothing), bad tarballs, duplicates, the server-side busybox build, copying from another
 // project, and refused JSON sources. Each test uses its own images.
 import { strict as assert } from 'node:assert';
+import { ImageCatalog } from '../../../../src/api/images/store.js';
+import { ErrorCode, isShoalError, silentLogger } from '../../../../src/shared/index.js';
 import { imageAliases, imageMembers, images } from '../../../../src/state/index.js';
+import { ImagePart } from '../../../../proto/gen/shoal/agent/v1/agent.js';
 import { multipartBody, openImagesEnv, splitImage, unifiedImage, upload, waitOp, type ImagesEnv } from './harness.js';
 
 describe('src/api/routes/images/images-post.ts', function () {
@@ -95,6 +98,24 @@ describe('src/api/routes/images/images-post.ts', function () {
       assert.equal(await agentHas('m1', img.fingerprint), true);
     });
 
+    it('answers 409 at once when X-LXD-fingerprint names a stored image', async () => {
+      const img = unifiedImage('u4b');
+      assert.equal((await upload(env.t, img.tarball)).statusCode, 202);
+      const again = await upload(env.t, img.tarball, { 'x-lxd-fingerprint': img.fingerprint });
+      assert.equal(again.statusCode, 409);
+      assert.equal(await agentHas('m1', img.fingerprint), true);
+    });
+
+    it('takes an upload without a Content-Type (pylxd) and JSON without one', async () => {
+      const img = unifiedImage('u4c');
+      const r = await env.t.inject({ method: 'POST', url: '/1.0/images', payload: img.tarball });
+      assert.equal(r.statusCode, 202, r.body);
+      assert.equal((await waitOp(env.t, r.json().operation)).metadata?.['fingerprint'], img.fingerprint);
+      const j = await env.t.inject({ method: 'POST', url: '/1.0/images', payload: Buffer.from(' {"source":{"type":"none"}}') });
+      assert.equal(j.statusCode, 400);
+      assert.match(j.json().error, /^Image source type "none" is not supported/);
+    });
+
     it('answers 409 when an alias is taken and removes the new copy again', async () => {
       const a = unifiedImage('u5a');
       const b = unifiedImage('u5b');
@@ -120,6 +141,28 @@ describe('src/api/routes/images/images-post.ts', function () {
       assert.equal((await waitOp(env.t, r.json().operation)).status, 'Success');
       assert.equal((await env.t.inject({ method: 'GET', url: `/1.0/images/${img.fingerprint}?project=p1` })).statusCode, 200);
       assert.equal((await env.t.inject({ method: 'GET', url: `/1.0/images/${img.fingerprint}` })).statusCode, 404);
+    });
+  });
+
+  describe('ImageCatalog.import (size limit)', () => {
+    it('refuses an upload over the limit with a 400-class error and leaves nothing', async () => {
+      const catalog = new ImageCatalog({
+        store: env.t.db.store,
+        agents: { client: (m) => env.agents[m]!.client },
+        log: silentLogger(),
+        memberName: () => 'm1',
+        maxUploadBytes: 64 * 1024,
+      });
+      const img = unifiedImage('big');
+      async function* chunks() {
+        for (let i = 0; i < img.tarball.length; i += 16 * 1024) yield { part: ImagePart.IMAGE_PART_METADATA, data: img.tarball.subarray(i, i + 16 * 1024) };
+      }
+      const fields = { fingerprint: '', filename: '', public: false, autoUpdate: false, properties: {}, profiles: undefined, aliases: [], expiresAt: null };
+      await assert.rejects(catalog.import('default', { format: 'unified', chunks: chunks() }, fields, AbortSignal.timeout(30_000)), (e) =>
+        isShoalError(e, ErrorCode.InvalidArgument) && e.message === 'Image upload exceeds the size limit of 65536 bytes',
+      );
+      assert.equal(await agentHas('m1', img.fingerprint), false);
+      assert.equal((await env.t.db.store.view()).list(images).some((i) => i.record.fingerprint === img.fingerprint), false);
     });
   });
 
