@@ -31,6 +31,9 @@ import { classifyMessage, closeNormally, sendBarrier, sendData } from './ws-stre
 /** Names of an exec's websockets (LXD's fd keys). */
 export type ExecFd = '0' | '1' | '2' | 'control';
 
+/** Stdin chunks queued towards the agent before the stdin socket is paused (resumed at a quarter). */
+const MAX_PENDING_STDIN = 32;
+
 /** How long clients have to connect the required sockets (LXD: 5 s). */
 export const EXEC_CONNECT_TIMEOUT_MS = 5_000;
 
@@ -61,6 +64,7 @@ export class ExecWebsocketSession {
   /** Serializes writes to the agent (stdin order, then control). */
   private chain: Promise<void> = Promise.resolve();
   private stdinClosed = false;
+  private pendingStdin = 0;
   private finished = false;
   private killed = false;
 
@@ -150,7 +154,7 @@ export class ExecWebsocketSession {
     }
     const input = classifyMessage(data, isBinary);
     if (input.kind === 'data') {
-      if (!this.stdinClosed) this.enqueue((h) => h.write(input.data));
+      if (!this.stdinClosed) this.queueStdin(input.data);
     } else {
       this.closeStdin();
     }
@@ -161,6 +165,21 @@ export class ExecWebsocketSession {
     if (fd === '0') this.closeStdin();
     else if (fd === 'control') this.kill('control websocket closed');
     else if (fd === '1' && !this.conns.has('control')) this.kill('stdout websocket closed');
+  }
+
+  /** Queues stdin for the agent, pausing the socket while too much is in flight (a fast client cannot grow memory). */
+  private queueStdin(data: Buffer): void {
+    const socket = this.conns.get('0');
+    this.pendingStdin++;
+    if (this.pendingStdin >= MAX_PENDING_STDIN && socket && !socket.isPaused) socket.pause();
+    this.enqueue(async (h) => {
+      try {
+        await h.write(data);
+      } finally {
+        this.pendingStdin--;
+        if (socket?.isPaused && this.pendingStdin <= MAX_PENDING_STDIN / 4) socket.resume();
+      }
+    });
   }
 
   private closeStdin(): void {

@@ -21,6 +21,13 @@ export interface IoDeps {
   readonly api: ApiDeps;
 }
 
+/**
+ * Each route is served under /1.0/instances and under LXD's older alias /1.0/containers (clients
+ * without the `instances` extension, e.g. lxc 5.0 against a server that does not announce it, use
+ * the latter).
+ */
+export const IO_PREFIXES = ['instances', 'containers'] as const;
+
 /** `:name` of /1.0/instances/:name/… */
 export const NameParams = Type.Object({ name: Type.String() });
 

@@ -96,6 +96,24 @@ describe('src/api/routes/instance-io/exec.ts', function () {
       );
     });
 
+    it('delivers a long stdin in order (the socket pauses while writes to the agent are in flight)', async () => {
+      t.agent.script = async (_s, io) => {
+        const input = await io.stdinUntilClosed();
+        io.stdout(`${input.length}:${input.subarray(0, 12).toString()}`);
+        return 0;
+      };
+      const op = opOf(await post(t, { command: ['wc'], 'wait-for-websocket': true }));
+      const fds = (op.metadata as { fds: Record<string, string> }).fds;
+      const [s0, s1] = await Promise.all([t.connect(op.id, fds['0']!), t.connect(op.id, fds['1']!), t.connect(op.id, fds['2']!)]);
+      const out = readStream(s1!);
+      for (let i = 0; i < 500; i++) s0!.send(Buffer.from(String(i % 10).repeat(1000)), { binary: true });
+      s0!.send('', { binary: false });
+      assert.deepEqual(await out, { data: '500000:000000000000', barrier: true });
+      const rec = t.agent.execs.at(-1)!;
+      assert.equal(Buffer.concat(rec.stdin).toString(), Array.from({ length: 500 }, (_, i) => String(i % 10).repeat(1000)).join(''));
+      assert.equal((await t.deps.operations.wait(op.id, 5000)).op.status, 'Success');
+    });
+
     it('gives an interactive exec one pty socket plus control, applies resizes and signals', async () => {
       t.agent.script = async (_s, io) => {
         const sig = await io.nextSignal();
