@@ -13,10 +13,10 @@
  *   once the member answers again.
  */
 import { ErrorCode, ShoalError, errorMessage, errors, isShoalError, newOperationId, type Logger } from '../../shared/index.js';
-import { imageAliases, imageMembers, images, type ImageRecord, type StateStore } from '../../state/index.js';
+import { clusterConfig, configNumber, imageAliases, imageMembers, images, members, type ImageRecord, type StateStore } from '../../state/index.js';
 import type { MemberAgents } from '../ports.js';
 import { ImageFormat, type Image as AgentImage, type ImagePart } from '../../../proto/gen/shoal/agent/v1/agent.js';
-import { findImage, imageProjectOf } from './locator.js';
+import { findImage, imageProjectOf, type ImageLocator } from './locator.js';
 import { checkAliasName } from './records.js';
 
 /** How an uploaded image's bytes arrive. */
@@ -52,6 +52,8 @@ export interface ImageCatalogOptions {
   readonly memberName: () => string;
   /** Upload size limit in bytes (all parts together). */
   readonly maxUploadBytes: number;
+  /** Copies images for `cluster.images_minimal_replica` (absent: no eager copies). */
+  readonly locator?: ImageLocator;
 }
 
 /** See the module comment. */
@@ -147,6 +149,37 @@ export class ImageCatalog {
     } finally {
       this.kickSweep();
     }
+  }
+
+  /**
+   * Copies a new image to more members until `cluster.images_minimal_replica` members hold it
+   * (LXD: default 3, -1 = all, 1 = none), picking members by name, skipping evacuated and
+   * joining ones. Best effort: a member that fails is logged and skipped (instances created
+   * there later get the image through ensureOn). Returns the members that got a copy.
+   */
+  async replicate(project: string, fp: string): Promise<string[]> {
+    const view = await this.o.store.view();
+    const want = configNumber('server', view.get(clusterConfig)?.record.config ?? {}, 'cluster.images_minimal_replica');
+    if (!this.o.locator || want === 1) return [];
+    const holders = new Set(view.list(imageMembers, fp).filter((c) => c.record.ready).map((c) => c.record.member));
+    const candidates = view
+      .list(members)
+      .map((m) => m.record)
+      .filter((m) => m.state === 'Created' && !holders.has(m.server_name))
+      .map((m) => m.server_name)
+      .sort();
+    const missing = want < 0 ? candidates.length : Math.max(0, want - holders.size);
+    const copied: string[] = [];
+    for (const m of candidates) {
+      if (copied.length >= missing) break;
+      try {
+        await this.o.locator.ensureOn(project, fp, m);
+        copied.push(m);
+      } catch (err) {
+        this.o.log.warn({ err, fingerprint: fp, member: m }, 'image replication to member failed');
+      }
+    }
+    return copied;
   }
 
   /** Removes `fp` from `member`'s agent unless the database says the member holds it for some record. */

@@ -24,7 +24,7 @@ export const API_EXTENSIONS: readonly string[] = [
   'event_project',
   // POST /1.0/certificates {token: true}: trust tokens (lxc config trust add; remote add <token>).
   'certificate_token',
-  // /1.0/projects and ?project= on profiles (instances, images, networks: not yet).
+  // /1.0/projects and ?project= on profiles and images (instances, networks: not yet).
   'projects',
   // Instance I/O (src/api/instance-io): X-LXD-type directory on POST/GET /files.
   'directory_manipulation',
@@ -65,4 +65,12 @@ export const API_EXTENSIONS: readonly string[] = [
   'container_full',
   // POST /1.0/instances/<name>/snapshots takes expires_at.
   'snapshot_expiry_creation',
+  // Images (api-images): `aliases` in POST /1.0/images (and the X-LXD-aliases upload header).
+  'image_create_aliases',
+  // POST /1.0/images {source: {type: "image", project}}: copy an image from another project.
+  'image_source_project',
+  // GET /1.0/images?all-projects=true.
+  'images_all_projects',
+  // Shoal: POST /1.0/images {source: {type: "busybox"}} builds the busybox image on the server.
+  'shoal_image_build_busybox',
 ];

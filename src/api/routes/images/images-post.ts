@@ -39,13 +39,16 @@ export function imagePostRoutes(deps: ApiDeps, store: StateStore, catalog: Image
     app.post('/1.0/images', { config: { access: 'trusted' }, schema: { querystring: CommonQuery } }, async (req, reply) => {
       const { project } = commonParams(req.query);
       access(req.identity, project);
-      const raw = req.raw;
       const ctype = req.headers['content-type'] ?? '';
       const boundary = multipartBoundary(ctype);
-      const signal = abortOnClose(raw);
+      const signal = abortOnClose(req.raw);
+      // LXD decodes JSON first and treats a body that is not JSON as an upload unless the type
+      // says JSON (pylxd uploads without a Content-Type): peek at the first byte.
+      const { body: raw, first, release } = await peek(req.raw);
+      const isJson = /^application\/json\s*(;|$)/i.test(ctype) || (boundary === undefined && !/^application\/octet-stream\s*(;|$)/i.test(ctype) && (first === undefined || first === 0x7b));
       let rec: ImageRecord;
       let description = 'Uploading image';
-      if (boundary !== undefined || /^application\/octet-stream\s*(;|$)/i.test(ctype)) {
+      if (!isJson) {
         const h = uploadHeaders(req.headers);
         const upload: ImageUpload = boundary !== undefined ? splitUpload(raw, boundary) : { format: 'unified', chunks: unifiedChunks(raw) };
         const fields: NewImageFields = {
@@ -63,7 +66,7 @@ export function imagePostRoutes(deps: ApiDeps, store: StateStore, catalog: Image
           rec = await catalog.import(project, upload, fields, signal);
         } finally {
           // Whatever the agent did not need (it answered early) is read and dropped.
-          if (!raw.readableEnded) raw.resume();
+          release();
         }
       } else {
         const body = await readJson(raw);
@@ -97,7 +100,11 @@ export function imagePostRoutes(deps: ApiDeps, store: StateStore, catalog: Image
         project,
         resources: { images: [imageUrl(project, rec.fingerprint)] },
         requestId: req.id,
-        run: async () => result,
+        run: async () => {
+          // cluster.images_minimal_replica: LXD copies before the operation completes.
+          if (description !== 'Copying image') await catalog.replicate(project, rec.fingerprint);
+          return result;
+        },
       });
       return asyncResponse(reply, op);
     });
@@ -115,6 +122,7 @@ async function buildOperation(deps: ApiDeps, catalog: ImageCatalog, project: str
     run: async (ctx) => {
       const rec = await catalog.build(project, 'busybox', fields, ctx.signal);
       ctx.setResources({ images: [imageUrl(project, rec.fingerprint)] });
+      await catalog.replicate(project, rec.fingerprint);
       deps.events.lifecycle(project, LifecycleAction.ImageCreated, imageUrl(project, rec.fingerprint), undefined, requestorOf(identity));
       return { fingerprint: rec.fingerprint, size: rec.size };
     },
@@ -176,10 +184,47 @@ function splitUpload(raw: AsyncIterable<Buffer>, boundary: string): ImageUpload 
   return { format: 'split', chunks: chunks() };
 }
 
-async function readJson(raw: IncomingMessage): Promise<ImagesPostT> {
+/**
+ * The body with its first non-whitespace byte looked at (undefined: empty body). The returned
+ * iterable yields everything, the bytes read while peeking included.
+ */
+async function peek(raw: IncomingMessage): Promise<{ body: AsyncIterable<Buffer>; first: number | undefined; release: () => void }> {
+  // Not destroyed when a reader stops early (the agent answered): the reply must still go out.
+  const it = raw.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let first: number | undefined;
+  let done = false;
+  while (first === undefined) {
+    const n = await it.next();
+    if (n.done) {
+      done = true;
+      break;
+    }
+    head.push(n.value);
+    first = [...n.value.subarray(0, 64)].find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+    if (first === undefined && n.value.length > 64) first = n.value[0];
+  }
+  async function* body(): AsyncGenerator<Buffer> {
+    yield* head;
+    if (done) return;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  const release = (): void => {
+    // Drop what nobody read, so the client can finish sending and read the reply.
+    void it.return?.();
+    if (!raw.readableEnded) raw.resume();
+  };
+  return { body: body(), first, release };
+}
+
+async function readJson(raw: AsyncIterable<Buffer>): Promise<ImagesPostT> {
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const c of raw as AsyncIterable<Buffer>) {
+  for await (const c of raw) {
     n += c.length;
     if (n > MAX_JSON_BYTES) throw errors.invalid('Request body too large for a JSON image request (uploads need Content-Type application/octet-stream or multipart/form-data)');
     parts.push(c);

@@ -54,6 +54,7 @@ function parts(deps: ApiDeps, store: StateStore, opts: ImageRouteOptions): { age
     log: deps.log.child({ component: 'images' }),
     memberName: () => deps.serverInfo.memberName(),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_IMAGE_UPLOAD_BYTES,
+    ...(deps.images ? { locator: deps.images } : {}),
   });
   const secrets = new ImageSecrets(deps.operations, () => deps.clock.now());
   return { agents, catalog, secrets };

@@ -96,6 +96,34 @@ describe('src/api/images (distribution)', function () {
     });
   });
 
+  describe('cluster.images_minimal_replica', () => {
+    it('copies a new upload to that many members before the operation completes (-1 = all)', async () => {
+      const set = (v: string) => env.t.deps.serverConfig.update({ 'cluster.images_minimal_replica': v }, 'merge');
+      try {
+        await set('2');
+        const two = unifiedImage('rep2');
+        await uploaded(two);
+        assert.deepEqual((await rows(two.fingerprint)).map((r) => r.member), ['m1', 'm2']);
+        await set('-1');
+        env.downed.add('m3');
+        const all = unifiedImage('repall');
+        try {
+          // An unreachable member is skipped (logged); the upload still succeeds.
+          await uploaded(all);
+        } finally {
+          env.downed.delete('m3');
+        }
+        assert.deepEqual((await rows(all.fingerprint)).map((r) => r.member), ['m1', 'm2']);
+        const again = unifiedImage('repall2');
+        await uploaded(again);
+        assert.deepEqual((await rows(again.fingerprint)).map((r) => r.member), ['m1', 'm2', 'm3']);
+        assert.equal(await has('m3', again.fingerprint), true);
+      } finally {
+        await set('1');
+      }
+    });
+  });
+
   describe('DELETE /1.0/images/<fp>', () => {
     it('removes the image from every member that holds it and from the database', async () => {
       const img = unifiedImage('d5');

@@ -1,7 +1,8 @@
 // The image API over a REAL one-member cluster database (dbApp) and REAL node agents: one
 // in-process agent per member (AgentFixture: AgentService + FsImageStore behind mutual-TLS gRPC),
 // members m1 (serves the API), m2 and m3 advertised in the database. `down(m)` makes a member
-// unreachable (its client throws UNAVAILABLE) until `up(m)`. Small test images are built here.
+// unreachable (its client throws UNAVAILABLE) until `up(m)`. `cluster.images_minimal_replica`
+// is 1 (no eager copies) unless a test changes it. Small test images are built here.
 import { createHash, randomBytes } from 'node:crypto';
 import type { MemberAgents } from '../../../../src/api/ports.js';
 import { writeTar, type TarWriteEntry } from '../../../../src/node-agent/images/tar-writer.js';
@@ -51,6 +52,8 @@ export async function openImagesEnv(members: readonly string[] = ['m1', 'm2', 'm
         }),
       );
     }
+    // Lazy distribution unless a test asks for replicas.
+    await t.deps.serverConfig.update({ 'cluster.images_minimal_replica': '1' }, 'merge');
   } catch (err) {
     await close();
     throw err;

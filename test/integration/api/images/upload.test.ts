@@ -95,6 +95,24 @@ describe('src/api/routes/images/images-post.ts', function () {
       assert.equal(await agentHas('m1', img.fingerprint), true);
     });
 
+    it('answers 409 at once when X-LXD-fingerprint names a stored image', async () => {
+      const img = unifiedImage('u4b');
+      assert.equal((await upload(env.t, img.tarball)).statusCode, 202);
+      const again = await upload(env.t, img.tarball, { 'x-lxd-fingerprint': img.fingerprint });
+      assert.equal(again.statusCode, 409);
+      assert.equal(await agentHas('m1', img.fingerprint), true);
+    });
+
+    it('takes an upload without a Content-Type (pylxd) and JSON without one', async () => {
+      const img = unifiedImage('u4c');
+      const r = await env.t.inject({ method: 'POST', url: '/1.0/images', payload: img.tarball });
+      assert.equal(r.statusCode, 202, r.body);
+      assert.equal((await waitOp(env.t, r.json().operation)).metadata?.['fingerprint'], img.fingerprint);
+      const j = await env.t.inject({ method: 'POST', url: '/1.0/images', payload: Buffer.from(' {"source":{"type":"none"}}') });
+      assert.equal(j.statusCode, 400);
+      assert.match(j.json().error, /^Image source type "none" is not supported/);
+    });
+
     it('answers 409 when an alias is taken and removes the new copy again', async () => {
       const a = unifiedImage('u5a');
       const b = unifiedImage('u5b');
