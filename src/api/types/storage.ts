@@ -45,6 +45,7 @@ export const StorageVolumeSource = Type.Partial(
     volume_only: Type.Boolean(),
     refresh: Type.Boolean(),
     project: Type.String(),
+    location: Type.String(),
   }),
   STRICT,
 );

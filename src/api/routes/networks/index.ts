@@ -47,7 +47,10 @@ export function networkRoutes(deps: ApiDeps, store: StateStore): FastifyPluginAs
         const q = commonParams(req.query);
         access(req.identity, q.project);
         const view = await store.view();
-        const managed = view.list(networks, NETWORK_PROJECT).map((s) => toApiNetwork(view, s.record));
+        const target = q.target;
+        const records = view.list(networks, NETWORK_PROJECT).map((s) => s.record);
+        const shown = target === undefined ? records : records.filter((r) => view.get(networkMembers, NETWORK_PROJECT, r.name, target) !== undefined);
+        const managed = shown.map((r) => toApiNetwork(view, r, target));
         const names = new Set(managed.map((n) => n.name));
         const host = (await listHostInterfaces()).filter((i) => !names.has(i.name)).map(unmanaged);
         const all = [...managed, ...host].sort((a, b) => a.name.localeCompare(b.name)).filter((n) => matchFilter(n, q.filter));

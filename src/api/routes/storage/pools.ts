@@ -35,7 +35,10 @@ export function storagePoolRoutes(deps: ApiDeps, store: StateStore): FastifyPlug
       async (req) => {
         const q = commonParams(req.query);
         const view = await store.view();
-        const all = view.list(storagePools).map((s) => toApiPool(view, s.record)).filter((p) => matchFilter(p, q.filter));
+        const target = q.target;
+        const pools = view.list(storagePools).map((s) => s.record);
+        const shown = target === undefined ? pools : pools.filter((r) => view.get(storagePoolMembers, r.name, target) !== undefined);
+        const all = shown.map((r) => toApiPool(view, r, target)).filter((p) => matchFilter(p, q.filter));
         return sync(q.recursion > 0 ? all : all.map((p) => `/1.0/storage-pools/${p.name}`));
       },
     );

@@ -44,6 +44,8 @@ describe('src/api/routes/storage/pools', () => {
     assert.deepEqual(onM2.json().metadata.config, { 'user.tier': 'gold', source: '/srv/m2' });
     assert.equal(onM2.json().metadata.status, 'Created');
     assert.deepEqual((await get('/1.0/storage-pools')).json().metadata, ['/1.0/storage-pools/data']);
+    const listed = (await get('/1.0/storage-pools?recursion=1&target=m3')).json().metadata;
+    assert.deepEqual(listed.map((p: { config: Record<string, string> }) => p.config), [{ 'user.tier': 'gold', source: '/srv/m3' }]);
   });
 
   it('creates at once on a cluster of one member without a ?target= step', async () => {
