@@ -12,7 +12,8 @@
  *   When a voter is offline and an online standby exists, the standby is promoted and the
  *   offline voter demoted to standby (so the voter count and the quorum size stay put). With
  *   fewer voters than `cluster.max_voters` (after a removal or a recovery) a standby is promoted.
- *   The `database`/`database-standby` roles of the records follow the Raft membership.
+ *   The `database`/`database-standby` roles of the records follow the Raft membership. Among
+ *   standbys, one whose `failure_domain` no online voter is in is preferred.
  * - **Ghost cleanup**: a Pending member whose learner never caught up within `pendingTimeoutMs`
  *   (its joiner died after being admitted) is removed from Raft, the members table and the trust
  *   store, so a failed join leaves nothing behind (LXD pain point: ghost members).
@@ -196,7 +197,11 @@ export class ClusterDuties implements Disposable {
       }
       // Replace an offline voter by an online, caught-up standby.
       const offlineVoter = all.find((m) => m.record.state !== 'Pending' && voters.has(m.record.raft_id) && !online(m) && m.record.raft_id !== this.o.raft.id);
-      const standby = all.find((m) => m.record.state === 'Created' && learners.has(m.record.raft_id) && online(m) && caughtUp(m.record.raft_id));
+      // Failure domains: prefer a standby whose domain no other online voter is in (LXD).
+      const voterDomains = new Set(all.filter((m) => voters.has(m.record.raft_id) && online(m) && m !== offlineVoter).map((m) => m.record.failure_domain));
+      const standby = all
+        .filter((m) => m.record.state === 'Created' && learners.has(m.record.raft_id) && online(m) && caughtUp(m.record.raft_id))
+        .sort((a, b) => Number(voterDomains.has(a.record.failure_domain)) - Number(voterDomains.has(b.record.failure_domain)))[0];
       if (offlineVoter && standby) {
         await this.o.raft.promote(standby.record.raft_id);
         await this.setRoles(standby.record.server_name, ['database']);

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
-import type { ApiDeps, LeaderState, MemberAddress } from '../api/index.js';
+import type { ApiDeps, EventRelay, LeaderState, MemberAddress } from '../api/index.js';
 import { Forwarder, createApiDeps } from '../api/index.js';
 import type { api } from '../api/index.js';
 import { certificateFingerprint } from '../cluster/index.js';
@@ -51,6 +51,11 @@ export class MemberCache implements Disposable {
     return this.byName.get(name);
   }
 
+  /** Every member's API address. */
+  all(): readonly MemberAddress[] {
+    return [...this.byName.values()];
+  }
+
   byRaft(id: number): MemberAddress | undefined {
     return this.byRaftId.get(id);
   }
@@ -70,6 +75,8 @@ export interface DaemonApiOptions {
   readonly log: Logger;
   readonly cluster: ApiDeps['cluster'];
   readonly agents: NonNullable<ApiDeps['agents']>;
+  /** Carries this member's events to the other members. */
+  readonly relay?: EventRelay;
 }
 
 /** Builds the ApiDeps of a clustered member over the api branch's `createApiDeps`. `close()` the operations/events/forwarder on stop. */
@@ -96,6 +103,7 @@ export function createDaemonApiDeps(o: DaemonApiOptions): ApiDeps & { readonly f
     members: { lookup: (name) => o.memberCache.lookup(name) },
     agents: o.agents,
     forwarder,
+    ...(o.relay ? { relay: o.relay } : {}),
   });
   return { ...deps, forwarder, ...(o.cluster ? { cluster: o.cluster } : {}) };
 }

@@ -10,13 +10,15 @@ export class MemberHttps {
   private readonly agent: https.Agent;
 
   constructor(tls: { readonly certPem: string; readonly keyPem: string; readonly caPem: string }) {
-    this.agent = new https.Agent({ keepAlive: false, cert: tls.certPem, key: tls.keyPem, ca: tls.caPem, checkServerIdentity: () => undefined });
+    this.agent = new https.Agent({ keepAlive: true, cert: tls.certPem, key: tls.keyPem, ca: tls.caPem, checkServerIdentity: () => undefined });
   }
 
   /** `method url` (`https://host:port/path`); the `metadata` of a 200 answer, otherwise a ShoalError (UNAVAILABLE when unreachable). */
-  call(method: 'GET' | 'POST', url: string, timeoutMs = 3000): Promise<unknown> {
+  call(method: 'GET' | 'POST', url: string, timeoutMs = 3000, body: unknown = {}): Promise<unknown> {
+    const payload = method === 'POST' ? Buffer.from(JSON.stringify(body)) : undefined;
     return new Promise((resolve, reject) => {
-      const req = https.request(url, { method, agent: this.agent, timeout: timeoutMs, headers: method === 'POST' ? { 'content-type': 'application/json', 'content-length': 2 } : {} }, (res) => {
+      const headers = payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {};
+      const req = https.request(url, { method, agent: this.agent, timeout: timeoutMs, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -32,7 +34,7 @@ export class MemberHttps {
       });
       req.on('timeout', () => req.destroy(new ShoalError(ErrorCode.Unavailable, `${url} did not answer in time`)));
       req.on('error', (err) => reject(err instanceof ShoalError ? err : new ShoalError(ErrorCode.Unavailable, `Cannot reach ${url}: ${err.message}`, { cause: err })));
-      req.end(method === 'POST' ? '{}' : undefined);
+      req.end(payload);
     });
   }
 

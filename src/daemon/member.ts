@@ -37,6 +37,7 @@ import { LevelKvStateMachine, type KvApplyResult, type StateStore } from '../sta
 import { MemberCache, createDaemonApiDeps } from './api-wiring.js';
 import { CaKeySync } from './ca-key-sync.js';
 import { MemberAgents } from './member-agents.js';
+import { MemberEventRelay } from './event-relay.js';
 import { MemberHttps } from './member-https.js';
 import { splitHostPort, type MemberIdentity, type ShoalPaths } from './paths.js';
 import { startStateRuntime } from './state-runtime.js';
@@ -179,6 +180,12 @@ export async function startMember(o: MemberOptions): Promise<Member> {
     const pem = { certPem: tls.certPem.toString('utf8'), keyPem: tls.keyPem.toString('utf8'), caPem: tls.caPem.toString('utf8') };
     const memberHttps = new MemberHttps(pem);
     stack.push({ what: 'member https', fn: () => memberHttps.close() });
+    const relay = new MemberEventRelay({
+      https: memberHttps,
+      peers: () => memberCache.all().filter((a) => a.name !== identity.name).map((a) => `https://${a.address}`),
+      log: log.child({ component: 'event-relay' }),
+    });
+    stack.push({ what: 'event relay', fn: () => relay.dispose() });
     if (o.onRemoved) {
       const sub = raft.onRemoved(o.onRemoved);
       stack.push({ what: 'removal listener', fn: () => sub.dispose() });
@@ -193,7 +200,7 @@ export async function startMember(o: MemberOptions): Promise<Member> {
       clock: systemClock,
       log: log.child({ component: 'membership' }),
     });
-    const deps = createDaemonApiDeps({ identity, raft, store: state.store, memberCache, tls: pem, log, cluster: membership, agents });
+    const deps = createDaemonApiDeps({ identity, raft, store: state.store, memberCache, tls: pem, log, cluster: membership, agents, relay });
     stack.push({ what: 'api operations', fn: () => deps.operations.close() });
     stack.push({ what: 'api events', fn: () => deps.events.close() });
     stack.push({ what: 'api forwarder', fn: () => deps.forwarder.close() });

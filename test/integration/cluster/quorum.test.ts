@@ -2,7 +2,7 @@
 // voters killed, writes through the survivor fail at once with a 503 that says quorum is lost and
 // how to recover; `shoald cluster recover` on the survivor (online, through its daemon) makes it
 // the sole voter and it serves writes again; the lost members are then removed with force and one
-// of them rejoins, under its old name, with a new token from a wiped state dir.
+// of them rejoins, under its old name, with a new token from a wiped state dir. One cluster, in order.
 import { strict as assert } from 'node:assert';
 import { ShoalCluster, until } from '../../support/shoald-cluster.js';
 
@@ -65,5 +65,26 @@ describe('src/daemon/recover (real members)', () => {
     const again = await c.shoald(m3, ['cluster', 'recover']);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^Error: The cluster has a leader \(raft id 3\)/);
+  });
+
+  it('removes the lost members with force and lets one rejoin from a wiped state dir', async function () {
+    this.timeout(180_000);
+    const [m1, m2, m3] = [c.member(0), c.member(1), c.member(2)];
+    for (const m of [m1, m2]) {
+      const res = await c.request(m3, 'DELETE', `/1.0/cluster/members/${m.name}?force=1`);
+      assert.equal(res.status, 200, res.body.error);
+    }
+    await c.wipe(m1);
+    await c.join(m1, m3);
+    const list = await until('cl1 a voter again', 30_000, async () => {
+      const l = await c.list(m3);
+      return l.find((m) => m.server_name === 'cl1')?.roles.includes('database') ? l : undefined;
+    });
+    assert.deepEqual(
+      list.map((m) => [m.server_name, m.status]),
+      [['cl1', 'Online'], ['cl3', 'Online']],
+    );
+    const write = await c.request(m1, 'PATCH', '/1.0', { config: { 'cluster.offline_threshold': '13' } });
+    assert.equal(write.status, 200, write.body.error);
   });
 });

@@ -1,6 +1,7 @@
-/** The /1.0/cluster routes (members, join tokens, the joiner's accept call). */
+/** The /1.0/cluster routes (members, groups, join tokens, the joiner's accept call, member-to-member calls). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from '../../deps.js';
+import { clusterGroupRoutes } from './groups.js';
 import { clusterInternalRoutes } from './internal.js';
 import { clusterMemberRoutes } from './members.js';
 
@@ -11,5 +12,6 @@ export function clusterRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(clusterMemberRoutes(deps));
     await app.register(clusterInternalRoutes(deps));
+    await app.register(clusterGroupRoutes(deps));
   };
 }

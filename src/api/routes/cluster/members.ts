@@ -5,6 +5,8 @@
  *   the token is used, revoked (`DELETE /1.0/operations/<id>`) or expires
  *   (`cluster.join_token_expiry`); its metadata `{serverName, secret, fingerprint, addresses,
  *   expiresAt}` is what `lxc cluster add` turns into the token. The secret is only stored hashed.
+ * - PUT/PATCH `/1.0/cluster/members/<name>` `{description, failure_domain, config, groups, roles}`
+ *   (member-put.ts; automatic roles are the cluster's, `event-hub` is the user's);
  * - DELETE `/1.0/cluster/members/<name>[?force=1]` removes a member (sync, as LXD); removing the
  *   leader first hands the leadership to another online voter and forwards the request to it;
  * - `POST /internal/cluster/accept` is the joiner's request (untrusted: the token's secret is the
@@ -17,7 +19,9 @@ import type { ApiDeps } from '../../deps.js';
 import { CommonQuery, commonParams } from '../../query.js';
 import { asyncResponse, sync } from '../../response.js';
 import { ErrorCode, errors, isShoalError, ShoalError } from '../../../shared/index.js';
-import { AsyncResponse, ClusterMember, ClusterMembersPost, LifecycleAction, SyncResponse } from '../../types/index.js';
+import { AsyncResponse, ClusterMember, ClusterMemberPut, ClusterMembersPost, LifecycleAction, SyncResponse } from '../../types/index.js';
+import { checkIfMatch } from '../../response.js';
+import { updateMember } from './member-put.js';
 import type { ClusterMembership } from './port.js';
 
 /** Operation `type` of join tokens. */
@@ -123,6 +127,22 @@ export function clusterMemberRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         return sync(null);
       },
     );
+
+    for (const method of ['PUT', 'PATCH'] as const) {
+      app.route({
+        method,
+        url: '/1.0/cluster/members/:name',
+        config: { access: 'admin' },
+        schema: { params: Type.Object({ name: Type.String() }), body: ClusterMemberPut },
+        handler: async (req) => {
+          if (!deps.state) throw new ShoalError(ErrorCode.FailedPrecondition, 'This server is not clustered');
+          const name = req.params.name;
+          await deps.state.update((tx) => updateMember(tx, name, req.body, method, (cur) => checkIfMatch(req, cur)));
+          deps.events.lifecycle('', LifecycleAction.ClusterMemberUpdated, `/1.0/cluster/members/${name}`, undefined, requestorOf(req.identity));
+          return sync(null);
+        },
+      });
+    }
 
     app.post('/internal/cluster/accept', { config: { access: 'untrusted' }, schema: { body: JoinBody } }, async (req) => {
       const { tokenOperation, acceptance } = await membership(deps).acceptJoin(req.body);
