@@ -6,7 +6,7 @@
  * load, so it is the one to compare changes on a shared host. `--profile` runs Shoal's members
  * with --cpu-prof (profiles in the work dir, kept; written on a clean stop).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvCluster } from '../../test/support/kv-cluster.js';
 import { EtcdCluster, ensureEtcd } from './etcd-cluster.js';
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     for (const s of sides) await measure(s);
   } finally {
     for (const s of sides) await s.stop();
+    if (!profile) rmSync(work, { recursive: true, force: true });
   }
 }
 
