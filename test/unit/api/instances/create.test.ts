@@ -7,7 +7,9 @@ import { ShoalError, ErrorCode } from '../../../../src/shared/index.js';
 import { instances } from '../../../../src/state/index.js';
 import { FAKE_FP, openInstanceHarness, removeHarnessPki, type InstanceHarness } from './harness.js';
 
-describe('src/api/routes/instances', () => {
+describe('src/api/routes/instances', function () {
+  // A real database and gRPC agent on a shared 2-core machine: allow for load.
+  this.timeout(20_000);
   let h: InstanceHarness;
   before(async function () {
     this.timeout(30_000);

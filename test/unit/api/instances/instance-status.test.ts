@@ -9,7 +9,9 @@ import { instances, type InstanceRecord } from '../../../../src/state/index.js';
 import { openOneMemberDb, type OneMemberDb } from '../../../support/api/state-harness.js';
 import { aSpec, op, openFakeAgent, sig, type FakeAgent } from '../../../support/fake-agent.js';
 
-describe('src/cluster/instance-status', () => {
+describe('src/cluster/instance-status', function () {
+  // A real database and gRPC agent on a shared 2-core machine: allow for load.
+  this.timeout(20_000);
   describe('InstanceStatusReconciler', () => {
     let db: OneMemberDb;
     let agent: FakeAgent;

@@ -9,7 +9,9 @@ import { instances } from '../../../../src/state/index.js';
 import type { Event } from '../../../../src/api/types/index.js';
 import { openInstanceHarness, removeHarnessPki, type InstanceHarness } from './harness.js';
 
-describe('src/api/routes/instances/instance', () => {
+describe('src/api/routes/instances/instance', function () {
+  // A real database and gRPC agent on a shared 2-core machine: allow for load.
+  this.timeout(20_000);
   let h: InstanceHarness;
   const events: Event[] = [];
   let unsubscribe: (() => void) | undefined;
