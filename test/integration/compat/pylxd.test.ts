@@ -1,10 +1,13 @@
 // pylxd (Debian python3-pylxd 2.2.10) against a real 3-member Shoal cluster: a client with its own
 // certificate is untrusted until `authenticate(<trust token>)`; then host info, certificates,
-// cluster members and profiles (create, get, save, delete) work; an untrusted client is refused.
+// profiles (create, get, save, delete) and images (upload, list, alias, delete) work; an
+// untrusted client is refused.
 import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { buildBusyboxImage } from '../../../src/node-agent/images/busybox.js';
 import { makeClientCert } from '../../support/lxd/client-cert.js';
 import { CompatEnv, TAG } from './support.js';
 
@@ -101,6 +104,24 @@ def code(f):
 print(json.dumps({'missing': code(lambda: c.profiles.get('nope')), 'bad': code(lambda: c.profiles.create('bad/name'))}))
 `);
     assert.deepEqual(out, { missing: 404, bad: 400 });
+  });
+
+  it('uploads an image, lists it, adds an alias and deletes it', async () => {
+    const image = await buildBusyboxImage({}, AbortSignal.timeout(120_000));
+    const file = join(dir, 'busybox.tar.xz');
+    await writeFile(file, image.tarball);
+    const out = await py(`
+c = client()
+with open(${JSON.stringify(file)}, 'rb') as f:
+    img = c.images.create(f.read(), wait=True)
+img.add_alias('pybb', 'from pylxd')
+listed = [(i.fingerprint, [a['name'] for a in i.aliases]) for i in c.images.all()]
+by_alias = c.images.get_by_alias('pybb').fingerprint
+img.delete(wait=True)
+print(json.dumps({'fingerprint': img.fingerprint, 'listed': listed, 'by_alias': by_alias, 'after': len(c.images.all())}))
+`);
+    const fingerprint = createHash('sha256').update(image.tarball).digest('hex');
+    assert.deepEqual(out, { fingerprint, listed: [[fingerprint, ['pybb']]], by_alias: fingerprint, after: 0 });
   });
 
   it('refuses an untrusted client (403) and changes nothing', async () => {
