@@ -1,7 +1,7 @@
 // The /1.0/cluster API beyond joins, against two real shoald members on loopback: events relayed
 // between members (src/daemon/event-relay.ts: an event raised on the leader reaches `/1.0/events`
 // listeners on every member exactly once), cluster groups, and member PUT/PATCH (failure domain,
-// manual roles, groups). One 2-member cluster, closed in `after`; requests over the unix sockets.
+// manual roles, groups), member evacuate/restore. One 2-member cluster, closed in `after`; requests over the unix sockets.
 import { strict as assert } from 'node:assert';
 import { WebSocket } from 'ws';
 import { ShoalCluster, until, type ShoalMember } from '../../support/shoald-cluster.js';
@@ -96,6 +96,28 @@ describe('src/api/routes/cluster (real members)', () => {
       assert.deepEqual([bad.status, bad.body.error], [400, 'Invalid cluster role "bogus"']);
       const missing = await c.request(m2, 'PUT', '/1.0/cluster/members/nobody', {});
       assert.deepEqual([missing.status, missing.body.error], [404, 'Member "nobody" not found']);
+    });
+  });
+
+  describe('member state', () => {
+    /** POSTs the action and waits for its operation; returns the operation's status and error. */
+    async function act(via: ShoalMember, name: string, action: string): Promise<[string, string]> {
+      const res = await c.request(via, 'POST', `/1.0/cluster/members/${name}/state`, { action });
+      assert.equal(res.status, 202, res.body.error);
+      const wait = await c.request(via, 'GET', `${res.body.operation}/wait?timeout=20`);
+      const op = wait.body.metadata as { status: string; err: string };
+      return [op.status, op.err];
+    }
+
+    it('evacuates a member without instances and restores it', async function () {
+      this.timeout(60_000);
+      const [m1, m2] = [c.member(0), c.member(1)];
+      assert.deepEqual(await act(m1, m2.name, 'evacuate'), ['Success', '']);
+      const st = (await c.list(m1)).find((m) => m.server_name === m2.name);
+      assert.deepEqual([st?.status, st?.message], ['Evacuated', 'Unavailable due to maintenance']);
+      assert.deepEqual(await act(m1, m2.name, 'evacuate'), ['Failure', `Member "${m2.name}" is already evacuated`]);
+      assert.deepEqual(await act(m2, m2.name, 'restore'), ['Success', '']);
+      assert.equal((await c.list(m1)).find((m) => m.server_name === m2.name)?.status, 'Online');
     });
   });
 });

@@ -7,6 +7,7 @@
  *   expiresAt}` is what `lxc cluster add` turns into the token. The secret is only stored hashed.
  * - PUT/PATCH `/1.0/cluster/members/<name>` `{description, failure_domain, config, groups, roles}`
  *   (member-put.ts; automatic roles are the cluster's, `event-hub` is the user's);
+ * - POST `/1.0/cluster/members/<name>/state {action}`: evacuate/restore (member-state.ts);
  * - DELETE `/1.0/cluster/members/<name>[?force=1]` removes a member (sync, as LXD); removing the
  *   leader first hands the leadership to another online voter and forwards the request to it;
  * - `POST /internal/cluster/accept` is the joiner's request (untrusted: the token's secret is the
@@ -19,9 +20,10 @@ import type { ApiDeps } from '../../deps.js';
 import { CommonQuery, commonParams } from '../../query.js';
 import { asyncResponse, sync } from '../../response.js';
 import { ErrorCode, errors, isShoalError, ShoalError } from '../../../shared/index.js';
-import { AsyncResponse, ClusterMember, ClusterMemberPut, ClusterMembersPost, LifecycleAction, SyncResponse } from '../../types/index.js';
+import { AsyncResponse, ClusterMember, ClusterMemberPut, ClusterMemberStatePost, ClusterMembersPost, LifecycleAction, SyncResponse } from '../../types/index.js';
 import { checkIfMatch } from '../../response.js';
 import { updateMember } from './member-put.js';
+import { changeMemberState } from './member-state.js';
 import type { ClusterMembership } from './port.js';
 
 /** Operation `type` of join tokens. */
@@ -143,6 +145,29 @@ export function clusterMemberRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         },
       });
     }
+
+    app.post(
+      '/1.0/cluster/members/:name/state',
+      { config: { access: 'admin' }, schema: { params: Type.Object({ name: Type.String() }), body: ClusterMemberStatePost, response: { 202: AsyncResponse } } },
+      async (req, reply) => {
+        const store = deps.state;
+        if (!store) throw new ShoalError(ErrorCode.FailedPrecondition, 'This server is not clustered');
+        const { name } = req.params;
+        const action = req.body.action;
+        const op = await deps.operations.createTask({
+          type: `cluster-member-${action}`,
+          description: action === 'evacuate' ? 'Evacuating cluster member' : 'Restoring cluster member',
+          project: '',
+          resources: { cluster: [`/1.0/cluster/members/${name}`] },
+          requestId: req.id,
+          run: async () => {
+            await store.update((tx) => changeMemberState(tx, name, action));
+            deps.events.lifecycle('', LifecycleAction.ClusterMemberUpdated, `/1.0/cluster/members/${name}`, undefined, requestorOf(req.identity));
+          },
+        });
+        return asyncResponse(reply, op);
+      },
+    );
 
     app.post('/internal/cluster/accept', { config: { access: 'untrusted' }, schema: { body: JoinBody } }, async (req) => {
       const { tokenOperation, acceptance } = await membership(deps).acceptJoin(req.body);
