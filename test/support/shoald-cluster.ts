@@ -12,7 +12,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -93,6 +93,9 @@ export class ShoalCluster {
   static async start(opts: ShoalClusterOptions = {}): Promise<ShoalCluster> {
     const tag = opts.tag ?? 'scl';
     const root = await mkdtemp(join(tmpdir(), `shoal-${tag}-`));
+    // Traversable by others, as /var/lib is: unprivileged containers and dnsmasq (user nobody)
+    // reach their files under each member's dir (mkdtemp makes 0700).
+    await chmod(root, 0o711);
     const c = new ShoalCluster(root, tag, opts.logLevel ?? 'info');
     try {
       const first = await c.spawnMember();
