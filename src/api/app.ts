@@ -34,6 +34,13 @@ export interface ListenerOptions {
   readonly bodyLimit?: number;
 }
 
+const CONTAINERS_PREFIX = /^\/1\.0\/containers(?=$|[/?])/;
+
+/** `/1.0/containers…` → `/1.0/instances…` (LXD serves both); other URLs unchanged. */
+export function containersAlias(url: string): string {
+  return CONTAINERS_PREFIX.test(url) ? url.replace(CONTAINERS_PREFIX, '/1.0/instances') : url;
+}
+
 /** Builds the app. Ready after `await app.ready()` (inject/listen do that). */
 export function buildApp(deps: ApiDeps, listener: ListenerOptions) {
   const tls = listener.https;
@@ -45,6 +52,9 @@ export function buildApp(deps: ApiDeps, listener: ListenerOptions) {
     // Shutdown must not wait for long polls (/wait, events): their handlers see the close and end.
     forceCloseConnections: true,
     bodyLimit: listener.bodyLimit ?? 16 * 1024 * 1024,
+    // LXD's older name for instances: clients without the `instances` extension (pylxd 2.2's
+    // `client.containers`) use /1.0/containers/**; both names serve the same routes.
+    rewriteUrl: (req) => containersAlias(req.url ?? '/'),
     ...(tls
       ? {
           serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>

@@ -26,6 +26,16 @@ export const API_EXTENSIONS: readonly string[] = [
   'certificate_token',
   // /1.0/projects and ?project= on profiles and images (instances, networks: not yet).
   'projects',
+  // GET /1.0/cluster, /1.0/cluster/members (lxc cluster list); join tokens (lxc cluster add);
+  // member roles, failure domains, groups (/1.0/cluster/groups), editable event-hub role.
+  'clustering',
+  'clustering_join_token',
+  'clustering_roles',
+  'clustering_failure_domains',
+  'clustering_groups',
+  'clustering_edit_roles',
+  // GET /1.0/instances/<n>/backups (always empty: lxc info reads it); creating backups is refused.
+  'container_backup',
   // Instance I/O (src/api/instance-io): X-LXD-type directory on POST/GET /files.
   'directory_manipulation',
   // exec with record-output: output kept under /logs/exec-output/, URLs in the operation metadata.

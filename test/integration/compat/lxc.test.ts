@@ -175,9 +175,8 @@ describe('compat: lxc 5.0.2 client', () => {
   });
 
   describe('instances', () => {
-    // The storage pool `default` exists only on the bootstrap member (joiners get no pools: see the
-    // report), so instances are pinned there with --target.
-    const target = (): string => env.cluster.members[0]!.name;
+    // A joined member: it created the cluster's storage pool when it joined.
+    const target = (): string => env.cluster.members[1]!.name;
     before(async () => {
       const image = await buildBusyboxImage({}, AbortSignal.timeout(120_000));
       const file = join(env.lxc.dir, 'inst.tar.xz');
@@ -192,6 +191,9 @@ describe('compat: lxc 5.0.2 client', () => {
     it('launches on the --target member, lists it, runs exec, pushes and pulls a file, snapshots, stops and deletes', async () => {
       await env.lxc.ok(['launch', 'shoal:inst', 'shoal:c1', '--target', target()]);
       assert.equal((await env.lxc.ok(['list', 'shoal:', '--format', 'csv', '-c', 'nsL'])).trim(), `c1,RUNNING,${target()}`);
+      const info = await env.lxc.ok(['info', 'shoal:c1']);
+      assert.match(info, /^Name: c1$/m);
+      assert.match(info, /^Status: RUNNING$/m);
       const exec = await env.lxc.run(['exec', 'shoal:c1', '--', 'sh', '-c', 'echo hi; echo err >&2; exit 3']);
       assert.deepEqual({ code: exec.code, stdout: exec.stdout, stderr: exec.stderr }, { code: 3, stdout: 'hi\n', stderr: 'err\n' });
       const src = join(env.lxc.dir, 'hello.txt');
@@ -216,6 +218,14 @@ describe('compat: lxc 5.0.2 client', () => {
       assert.match(await env.lxc.fails(['init', 'shoal:inst', 'shoal:c3', '--target', target()]), /already exists/);
       assert.equal((await env.lxc.ok(['list', 'shoal:', '--format', 'csv', '-c', 'ns'])).trim(), 'c3,STOPPED');
       await env.lxc.ok(['delete', 'shoal:c3']);
+    });
+  });
+
+  describe('cluster', () => {
+    it('lists the members with `lxc cluster list`, all online', async () => {
+      const rows = JSON.parse(await env.lxc.ok(['cluster', 'list', 'shoal:', '--format', 'json'])) as Array<{ server_name: string; status: string }>;
+      assert.deepEqual(rows.map((r) => r.server_name).sort(), env.cluster.members.map((m) => m.name).sort());
+      assert.ok(rows.every((r) => r.status === 'Online'), JSON.stringify(rows));
     });
   });
 

@@ -124,6 +124,28 @@ print(json.dumps({'fingerprint': img.fingerprint, 'listed': listed, 'by_alias': 
     assert.deepEqual(out, { fingerprint, listed: [[fingerprint, ['pybb']]], by_alias: fingerprint, after: 0 });
   });
 
+  it('creates, starts, executes in, stops and deletes a container through /1.0/containers', async () => {
+    const image = await buildBusyboxImage({}, AbortSignal.timeout(120_000));
+    const file = join(dir, 'busybox-c.tar.xz');
+    await writeFile(file, image.tarball);
+    const out = await py(`
+c = client()
+with open(${JSON.stringify(file)}, 'rb') as f:
+    img = c.images.create(f.read(), wait=True)
+ct = c.containers.create({'name': 'py1', 'source': {'type': 'image', 'fingerprint': img.fingerprint}}, wait=True)
+ct.start(wait=True)
+ct.sync()
+status = ct.status
+res = ct.execute(['sh', '-c', 'echo hi'])
+names = [x.name for x in c.containers.all()]
+ct.stop(wait=True, force=True)
+ct.delete(wait=True)
+img.delete(wait=True)
+print(json.dumps({'status': status, 'exit': res[0], 'stdout': res[1], 'names': names, 'after': [x.name for x in c.containers.all()]}))
+`);
+    assert.deepEqual(out, { status: 'Running', exit: 0, stdout: 'hi\n', names: ['py1'], after: [] });
+  });
+
   it('refuses an untrusted client (403) and changes nothing', async () => {
     const out = await py(
       `

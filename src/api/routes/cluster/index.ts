@@ -1,6 +1,7 @@
 /** The /1.0/cluster routes (members, groups, join tokens, the joiner's accept call, member-to-member calls). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from '../../deps.js';
+import { clusterInfoRoutes } from './cluster.js';
 import { clusterGroupRoutes } from './groups.js';
 import { clusterInternalRoutes } from './internal.js';
 import { clusterMemberRoutes } from './members.js';
@@ -10,6 +11,7 @@ export type * from './port.js';
 
 export function clusterRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
+    await app.register(clusterInfoRoutes(deps));
     await app.register(clusterMemberRoutes(deps));
     await app.register(clusterInternalRoutes(deps));
     await app.register(clusterGroupRoutes(deps));

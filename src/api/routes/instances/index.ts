@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from '../../deps.js';
 import { instanceContext } from '../../instances/context.js';
+import { backupRoutes } from './backups.js';
 import { instanceRoutes } from './instance.js';
 import { instanceListRoutes } from './list.js';
 import { snapshotRoutes } from './snapshots.js';
@@ -17,5 +18,6 @@ export function instancesRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     await app.register(instanceListRoutes(ctx));
     await app.register(instanceRoutes(ctx));
     await app.register(snapshotRoutes(ctx));
+    await app.register(backupRoutes(ctx));
   };
 }
