@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildBusyboxImage } from '../../src/node-agent/images/busybox.js';
 import { saveConfig } from '../../src/cli/client/config.js';
@@ -108,10 +108,18 @@ async function main(): Promise<void> {
     shoal: () => timedRun(process.execPath, [...shoalArgs, 'list'], shoalEnv),
     lxd: () => lxcList('lxd'),
     lxcOnShoal: () => lxcList('shoal'),
+    // Client start-up alone (no request): how much of a list is the client's own cost.
+    shoalStartup: () => timedRun(process.execPath, [...shoalArgs, 'remote', 'list'], shoalEnv),
+    lxcStartup: async () => {
+      const t0 = nowMs();
+      const stdout = await lxc.ok(['remote', 'list']);
+      return { ms: nowMs() - t0, stdout };
+    },
   } as const;
-  const times: Record<keyof typeof commands, number[]> = { shoal: [], lxd: [], lxcOnShoal: [] };
+  const times: Record<keyof typeof commands, number[]> = { shoal: [], lxd: [], lxcOnShoal: [], shoalStartup: [], lxcStartup: [] };
   for (const [k, run] of Object.entries(commands) as Array<[keyof typeof commands, () => Promise<{ ms: number; stdout: string }>]>) {
     const { stdout } = await run(); // warm-up (the lxc clients write their configuration here)
+    if (k === 'shoalStartup' || k === 'lxcStartup') continue;
     const rows = stdout.split('\n').filter((l) => l.includes(`${tag}-i`)).length;
     if (rows !== opts.instances) throw new Error(`${k} listed ${rows} instances, expected ${opts.instances}:\n${stdout.slice(0, 2000)}`);
   }
@@ -127,6 +135,9 @@ async function main(): Promise<void> {
   console.log(`${'shoal list (Shoal)'.padEnd(36)}${fmt(times.shoal)}`);
   console.log(`${'lxc list (LXD)'.padEnd(36)}${fmt(times.lxd)}`);
   console.log(`${'lxc list (Shoal)'.padEnd(36)}${fmt(times.lxcOnShoal)}`);
+  console.log(`${'shoal start-up (remote list)'.padEnd(36)}${fmt(times.shoalStartup)}`);
+  console.log(`${'lxc start-up (remote list)'.padEnd(36)}${fmt(times.lxcStartup)}`);
+  console.log(`load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
   console.log(`shoal list / lxc list on LXD: ${(m.shoal / m.lxd).toFixed(2)} (goal < 1)`);
   console.log(JSON.stringify({ list_ms: r1(m.shoal), lxd_list_ms: r1(m.lxd), lxc_on_shoal_list_ms: r1(m.lxcOnShoal) }));
 }
