@@ -1,12 +1,34 @@
 /**
- * Runs the real `shoal` command (src/cli/main.ts under tsx, as a child process) against a
- * member: SHOAL_DIR selects the member's socket, SHOAL_CONF a per-test client config dir.
+ * Runs the real `shoal` command (src/cli/main.ts, as a child process) against a member:
+ * SHOAL_DIR selects the member's socket, SHOAL_CONF a per-test client config dir. The CLI is
+ * bundled once per test process with esbuild (packages external), as ShoalCluster does for
+ * shoald: `node --import tsx` costs seconds per call on a loaded machine. SHOAL_CLI_TSX=1 runs
+ * the sources through tsx.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const MAIN = join(REPO, 'src/cli/main.ts');
+
+let bundle: Promise<string> | undefined;
+/** The node arguments that run the CLI (the bundle, built on first use). */
+export function shoalCommand(): Promise<string[]> {
+  if (process.env['SHOAL_CLI_TSX'] === '1') return Promise.resolve(['--import', 'tsx', MAIN]);
+  bundle ??= (async () => {
+    const dir = join(REPO, 'node_modules', '.cache', 'shoal-cli');
+    await mkdir(dir, { recursive: true });
+    const out = join(dir, `shoal-${process.pid}.mjs`);
+    await new Promise<void>((ok, fail) =>
+      execFile(join(REPO, 'node_modules', '.bin', 'esbuild'), [MAIN, '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${out}`, '--log-level=warning'], (err) => (err ? fail(err) : ok())),
+    );
+    process.once('exit', () => rmSync(out, { force: true }));
+    return out;
+  })();
+  return bundle.then((out) => [out]);
+}
 
 /** What one invocation printed and how it exited. */
 export interface ShoalRun {
@@ -16,9 +38,10 @@ export interface ShoalRun {
 }
 
 /** Runs `shoal ...args` with `env` added; `stdin` is written then closed. Never throws on exit codes. */
-export function runShoal(args: readonly string[], env: Readonly<Record<string, string>>, stdin = '', timeoutMs = 60_000): Promise<ShoalRun> {
+export async function runShoal(args: readonly string[], env: Readonly<Record<string, string>>, stdin = '', timeoutMs = 60_000): Promise<ShoalRun> {
+  const cmd = await shoalCommand();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    const child = spawn(process.execPath, [...cmd, ...args], {
       cwd: REPO,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
