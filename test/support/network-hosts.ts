@@ -192,7 +192,7 @@ export class NetnsHosts {
       try {
         await fn();
       } catch (err) {
-        if (err instanceof ExecError && /does not exist|No such file|Cannot find device/.test(err.stderrTail)) return;
+        if (err instanceof ExecError && /does not exist|No such file|Cannot find device|No such device/.test(err.stderrTail)) return;
         problems.push(`${what}: ${(err as Error).message}`);
       }
     };

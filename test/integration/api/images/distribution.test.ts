@@ -159,7 +159,10 @@ describe('src/api/images (distribution)', function () {
       }
       // The next delete or upload sweeps; here, another upload.
       await uploaded(unifiedImage('d7'));
-      for (let i = 0; i < 100 && (await has('m2', img.fingerprint)); i++) await new Promise((res) => setTimeout(res, 50));
+      // The sweep removes the files, then the row: wait for both (bounded).
+      for (let i = 0; i < 300 && ((await has('m2', img.fingerprint)) || (await rows(img.fingerprint)).length > 0); i++) {
+        await new Promise((res) => setTimeout(res, 50));
+      }
       assert.equal(await has('m2', img.fingerprint), false);
       assert.deepEqual(await rows(img.fingerprint), []);
     });
