@@ -120,6 +120,13 @@ describe('src/api/routes/instances', function () {
       assert.equal(h.agentLookups(), before);
     });
 
+    it('does not call the agent for stopped instances at recursion 2', async () => {
+      const before = h.agentLookups();
+      const fulls = (await h.get('/1.0/instances?recursion=2')) as Array<{ state: { status: string } }>;
+      assert.ok(fulls.length > 0 && fulls.every((f) => f.state.status === 'Stopped'));
+      assert.equal(h.agentLookups(), before);
+    });
+
     it('filters, lists all projects with ?project= URLs, and refuses project with all-projects', async () => {
       assert.deepEqual(await h.get('/1.0/instances?filter=name+eq+c2'), ['/1.0/instances/c2']);
       assert.deepEqual(await h.get('/1.0/instances?recursion=1&filter=status+eq+running'), []);
