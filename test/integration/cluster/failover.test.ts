@@ -47,7 +47,7 @@ describe('src/cluster/duties (real members)', () => {
       assert.ok(r.resources.memory_bytes > 0, r.server_name);
       assert.ok(Date.now() - Date.parse(r.last_heartbeat) < 20_000, r.server_name);
     }
-    // Only the bootstrap member has pool `default` (joiners create theirs through the API later).
+    // Pool `default` of the bootstrap member (joiners create it too when they join).
     assert.ok((rec.find((r) => r.server_name === 'scl1')?.resources.storage_pools['default'] ?? 0) > 0);
   });
 
@@ -56,9 +56,11 @@ describe('src/cluster/duties (real members)', () => {
     const leader = await c.leader(c.member(0));
     const victim = c.members.find((m) => m !== leader && m.name !== 'scl4')!;
     await c.kill(victim);
-    const st = await until('the victim offline and the standby promoted', 60_000, async () => {
+    // The standby is promoted first, then the offline voter is demoted (two membership changes):
+    // wait for both, or a loaded machine sees the state in between.
+    const st = await until('the victim offline and demoted, the standby promoted', 60_000, async () => {
       const s = await statusOf(leader);
-      return s[victim.name]?.status === 'Offline' && s['scl4']?.roles.includes('database') ? s : undefined;
+      return s[victim.name]?.status === 'Offline' && s['scl4']?.roles.includes('database') && !s[victim.name]?.roles.includes('database') ? s : undefined;
     });
     assert.deepEqual(st[victim.name]?.roles, ['database-standby']);
     await c.restart(victim);
