@@ -23,8 +23,9 @@ export function registerInstanceCommands(program: Command, ctx: () => CliContext
       .option('-s, --storage <pool>', 'storage pool for the root disk')
       .option('--network <network>', 'network for eth0')
       .option('--description <text>', 'instance description')
-      .option('--empty', 'create an empty instance (no image)');
-  type CreateCli = { target?: string; profile?: string[]; profiles: boolean; config?: string[]; device?: string[]; ephemeral?: boolean; storage?: string; network?: string; description?: string; empty?: boolean };
+      .option('--empty', 'create an empty instance (no image)')
+      .option('--dry-run', 'show the member the scheduler would choose and why; create nothing');
+  type CreateCli = { target?: string; profile?: string[]; profiles: boolean; config?: string[]; device?: string[]; ephemeral?: boolean; storage?: string; network?: string; description?: string; empty?: boolean; dryRun?: boolean };
   const createOpts = (o: CreateCli) => ({ ...o, noProfiles: o.profiles === false });
 
   examples(
@@ -37,11 +38,12 @@ export function registerInstanceCommands(program: Command, ctx: () => CliContext
 
   examples(
     createFlags(program.command('launch').description('Create and start instances from images').argument('<image>').argument('[name]')),
-    ['shoal launch busybox web1', 'shoal launch busybox web1 --target m2', 'shoal launch busybox db -p default -c limits.cpu=2'],
+    ['shoal launch busybox web1', 'shoal launch busybox web1 --target m2', 'shoal launch busybox db -p default -c limits.cpu=2', 'shoal launch busybox db -c limits.memory=4GiB --dry-run'],
   ).action(async (image: string, name: string | undefined, o: CreateCli) => {
     const { createInstance, changeState } = await import('./commands/instances.js');
     const c = ctx();
     const created = await createInstance(c, image, name, createOpts(o));
+    if (created.dryRun) return;
     c.say(`Starting ${created.name}`);
     await changeState(c, `${created.remote}:${created.name}`, { action: 'start', timeout: -1 });
   });

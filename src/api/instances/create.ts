@@ -139,6 +139,36 @@ function architectureOf(view: StateView, target: string | undefined): string {
   return m?.architecture ?? 'x86_64';
 }
 
+/** What `POST /1.0/instances?dry-run=1` answers: the member the scheduler would choose and why, or why none fits. */
+export interface DryRunResult {
+  readonly placed: boolean;
+  /** The chosen member ('' when nothing fits). */
+  readonly member: string;
+  /** The scheduler's explanation (placed) or the reason nothing fits. */
+  readonly explanation: string;
+  /** Members rejected, with their reasons. */
+  readonly rejections: ReadonlyArray<{ readonly member: string; readonly reason: string }>;
+}
+
+/**
+ * The placement decision for a create request, with every check a real create makes before it
+ * records anything (body, name, image, profiles, target), and nothing written (`shoal launch
+ * --dry-run`). Throws what createInstance throws before its 202, except "no member fits", which
+ * is the answer.
+ */
+export async function dryRunInstance(ctx: InstanceContext, req: Omit<CreateRequest, 'requestId' | 'requestor'>): Promise<DryRunResult> {
+  const view = await ctx.store.view();
+  const { spec } = await specOf(ctx, view, { ...req, requestId: '', requestor: { address: '', protocol: '', username: '' } });
+  if (view.get(instances, spec.project, spec.name)) throw errors.exists(`Instance "${spec.name}" already exists`);
+  const outcome = await placeInstance(ctx.store, { instance: spec, ...(req.target ? { target: req.target } : {}) }, { clock: ctx.clock, dryRun: true });
+  const rejections = outcome.rejections.map((r) => ({ member: r.member, reason: r.reason }));
+  if (!outcome.placed) {
+    if (req.target && !req.target.startsWith('@') && outcome.rejections.length === 0) throw errors.notFound(outcome.reason);
+    return { placed: false, member: '', explanation: outcome.reason, rejections };
+  }
+  return { placed: true, member: outcome.member, explanation: outcome.explanation, rejections };
+}
+
 /** Places and records the instance; after an ambiguous failure, re-reads whether our record committed. */
 async function place(ctx: InstanceContext, spec: InstanceSpec, target: string | undefined): Promise<Placed> {
   try {

@@ -26,6 +26,16 @@ export interface CreateOptions {
   readonly network?: string | undefined;
   readonly description?: string | undefined;
   readonly empty?: boolean | undefined;
+  /** Ask where the instance would go and why (`?dry-run=1`), create nothing. */
+  readonly dryRun?: boolean | undefined;
+}
+
+/** The server's answer to `POST /1.0/instances?dry-run=1`. */
+interface DryRunAnswer {
+  readonly placed: boolean;
+  readonly member: string;
+  readonly explanation: string;
+  readonly rejections: ReadonlyArray<{ readonly member: string; readonly reason: string }>;
 }
 
 /** Image source: a fingerprint (hex, at least 12 characters) or an alias. */
@@ -48,7 +58,12 @@ function parseDevices(specs: readonly string[], storage: string | undefined, net
 }
 
 /** Creates an instance; returns its name (the server picks one when none was given). */
-export async function createInstance(ctx: CliContext, imageArg: string | undefined, nameArg: string | undefined, opts: CreateOptions): Promise<{ name: string; remote: string }> {
+export async function createInstance(
+  ctx: CliContext,
+  imageArg: string | undefined,
+  nameArg: string | undefined,
+  opts: CreateOptions,
+): Promise<{ name: string; remote: string; dryRun?: true }> {
   const ref = await ctx.resolve(nameArg ?? (imageArg?.includes(':') ? `${imageArg.split(':')[0]}:` : ''));
   if (imageArg !== undefined && imageArg.includes(':')) {
     const img = await ctx.resolve(imageArg);
@@ -67,6 +82,14 @@ export async function createInstance(ctx: CliContext, imageArg: string | undefin
     ...(opts.noProfiles ? { profiles: [] } : opts.profile && opts.profile.length > 0 ? { profiles: [...opts.profile] } : {}),
     ...(opts.description !== undefined ? { description: opts.description } : {}),
   };
+  if (opts.dryRun) {
+    const d = await ref.client.send<DryRunAnswer>('POST', '/1.0/instances', body, { query: { project: ref.project, target: opts.target, 'dry-run': 1 } });
+    const who = ref.name || 'the instance';
+    if (d.placed) ctx.out(`${who} would be placed on ${d.member}: ${d.explanation}\n`);
+    for (const r of d.rejections) ctx.out(`  not ${r.member}: ${r.reason}\n`);
+    if (!d.placed) throw new ShoalError(ErrorCode.FailedPrecondition, d.explanation);
+    return { name: ref.name, remote: ref.remote, dryRun: true };
+  }
   ctx.say(ref.name ? `Creating ${ref.name}` : 'Creating the instance');
   const op = await ref.client.send<Operation>('POST', '/1.0/instances', body, {
     query: { project: ref.project, target: opts.target },

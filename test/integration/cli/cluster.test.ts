@@ -152,6 +152,17 @@ describe('src/cli (3-member cluster, real containers)', function () {
     assert.ok(!(await listJson()).some((i) => i.name === 'c3'));
   });
 
+  it('shows where --dry-run would place an instance, and why nothing fits, creating nothing', async () => {
+    const target = c.member(2).name;
+    const out = await shoalOk(['launch', 'busybox', 'd1', '--target', target, '--dry-run'], env);
+    assert.match(out, new RegExp(`^d1 would be placed on ${target}: `, 'm'));
+    const r = await runShoal(['launch', 'busybox', 'd2', '-c', 'limits.memory=100000GiB', '--dry-run'], env);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^Error: [^\n]+\n$/);
+    for (const m of c.members) assert.match(r.stdout, new RegExp(`not ${m.name}: .*memory`, 'i'));
+    assert.ok(!(await listJson()).some((i) => i.name === 'd1' || i.name === 'd2'));
+  });
+
   it('lists storage pools, networks and cluster members', async () => {
     const pools = JSON.parse(await shoalOk(['storage', 'list', '--format', 'json'], env)) as Array<{ name: string }>;
     assert.ok(pools.some((p) => p.name === 'local'));

@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { checkProjectAccess, requestorOf, type Identity } from '../../auth.js';
 import { matchFilter } from '../../filter.js';
-import { createInstance } from '../../instances/create.js';
+import { createInstance, dryRunInstance } from '../../instances/create.js';
 import type { InstanceContext } from '../../instances/context.js';
 import { renderInstance, renderSnapshot, renderState, instanceUrl, listInstances, statusOnlyState } from '../../instances/render.js';
 import { CommonQuery, commonParams } from '../../query.js';
@@ -21,6 +21,17 @@ import { AsyncResponse, InstancesPost, SyncResponse, type Instance as InstanceT,
 function visible(identity: Identity, names: readonly string[]): Set<string> {
   return new Set(names.filter((p) => checkProjectAccess(identity, p) === undefined));
 }
+
+/** POST's query: the common parameters and Shoal's `dry-run`. */
+const CreateQuery = Type.Object({ ...CommonQuery.properties, 'dry-run': Type.Optional(Type.String()) });
+
+/** `?dry-run=1`'s answer (src/api/instances/create.ts DryRunResult). */
+const DryRun = Type.Object({
+  placed: Type.Boolean(),
+  member: Type.String(),
+  explanation: Type.String(),
+  rejections: Type.Array(Type.Object({ member: Type.String(), reason: Type.String() })),
+});
 
 /** Registers the collection routes. */
 export function instanceListRoutes(ctx: InstanceContext): FastifyPluginAsyncTypebox {
@@ -55,11 +66,20 @@ export function instanceListRoutes(ctx: InstanceContext): FastifyPluginAsyncType
 
     app.post(
       '/1.0/instances',
-      { config: { access: 'trusted' }, schema: { querystring: CommonQuery, body: InstancesPost, response: { 202: AsyncResponse } } },
+      {
+        config: { access: 'trusted' },
+        schema: { querystring: CreateQuery, body: InstancesPost, response: { 200: SyncResponse(DryRun), 202: AsyncResponse } },
+      },
       async (req, reply) => {
         const q = commonParams(req.query);
         const denied = checkProjectAccess(req.identity, q.project);
         if (denied) throw denied;
+        // Shoal: `?dry-run=1` answers where the instance would go and why, and records nothing.
+        const dry = req.query['dry-run'];
+        if (dry === '1' || dry === 'true') {
+          const r = await dryRunInstance(ctx, { project: q.project, body: req.body, target: q.target });
+          return sync({ ...r, rejections: r.rejections.map((x) => ({ ...x })) });
+        }
         const op = await createInstance(ctx, { project: q.project, body: req.body, target: q.target, requestId: req.id, requestor: requestorOf(req.identity) });
         return asyncResponse(reply, ctx.operations.get(op.id) ?? op);
       },

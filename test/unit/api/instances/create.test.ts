@@ -48,6 +48,25 @@ describe('src/api/routes/instances', function () {
       assert.equal(((await h.get('/1.0/instances/empty1')) as { status: string }).status, 'Stopped');
     });
 
+    it('answers ?dry-run=1 with the chosen member and the reasons, writing nothing', async () => {
+      const before = await revision();
+      const ok = await h.t.inject({ method: 'POST', url: '/1.0/instances?dry-run=1', payload: { name: 'dry1', source: { type: 'image', alias: 'busybox' } } });
+      assert.equal(ok.statusCode, 200, ok.body);
+      const md = ok.json().metadata as { placed: boolean; member: string; explanation: string; rejections: unknown[] };
+      assert.equal(md.placed, true);
+      assert.equal(md.member, 'm1');
+      assert.ok(md.explanation.length > 0);
+      const none = await h.t.inject({ method: 'POST', url: '/1.0/instances?dry-run=1', payload: { name: 'dry2', config: { 'limits.memory': '100000GiB' }, source: { type: 'none' } } });
+      assert.equal(none.statusCode, 200, none.body);
+      const nmd = none.json().metadata as { placed: boolean; member: string; rejections: Array<{ member: string; reason: string }> };
+      assert.equal(nmd.placed, false);
+      assert.equal(nmd.member, '');
+      assert.match(nmd.rejections.map((r) => `${r.member}: ${r.reason}`).join('; '), /m1: .*memory/i);
+      assert.equal((await h.t.inject({ method: 'POST', url: '/1.0/instances?dry-run=1&target=nosuch', payload: { name: 'dry3', source: { type: 'none' } } })).statusCode, 404);
+      assert.equal(await revision(), before);
+      assert.equal((await h.t.db.store.view()).get(instances, 'default', 'dry1'), undefined);
+    });
+
     it('refuses bad requests synchronously with LXD errors and writes nothing', async () => {
       const before = await revision();
       for (const [payload, url, code, re] of [
