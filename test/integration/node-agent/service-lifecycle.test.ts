@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { AgentClient } from '../../../src/node-agent/client.js';
 import { probeHostFeatures } from '../../../src/node-agent/drivers/lxc/host-features.js';
 import { ErrorCode, isShoalError } from '../../../src/shared/index.js';
-import { AgentFixture, op } from '../../support/agent-fixture.js';
+import { AgentFixture, op, removeTestPki } from '../../support/agent-fixture.js';
 import { createTestPki } from '../../support/pki.js';
 import { HOST_TAG } from '../../support/host-plan.js';
 
@@ -23,6 +23,10 @@ async function memoryLimitOfPid(pid: number): Promise<number> {
 
 const code = (c: ErrorCode, includes?: string) => (err: unknown) =>
   isShoalError(err, c) && (includes === undefined || err.message.includes(includes));
+
+// Root hook: the process-wide test CA of test/support/agent-fixture.ts, shared by every file that
+// uses the fixture, is removed once after the whole run (it was left in /tmp).
+after(() => removeTestPki());
 
 describe('src/node-agent/service.ts (integration: lifecycle over gRPC)', function () {
   this.timeout(120_000);
