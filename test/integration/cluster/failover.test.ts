@@ -4,22 +4,7 @@
 // new one and the API keeps answering (reads and writes) through a survivor. One 4-member cluster
 // (3 voters + 1 standby) with cluster.offline_threshold 10 s, closed in `after`.
 import { strict as assert } from 'node:assert';
-import { ShoalCluster, type ShoalMember } from '../../support/shoald-cluster.js';
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { ShoalCluster, until, type ShoalMember } from '../../support/shoald-cluster.js';
 
 describe('src/cluster/duties (real members)', () => {
   let c: ShoalCluster;
